@@ -1,0 +1,51 @@
+/* OpenMP batching with a reduction whose bits do not depend on the thread count.
+ *
+ * Every kernel splits its work into blocks whose size depends only on the input's shape, computes
+ * one double partial per block, and adds the partials in block order (fl_sum_ordered). Threads
+ * only decide which block is computed where, never the order of any floating-point addition. */
+#ifndef FASTLOSS_PARALLEL_H
+#define FASTLOSS_PARALLEL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Below this many elements of work a parallel region costs more than it saves. */
+#define FL_PARALLEL_MIN_WORK ((int64_t)1 << 16)
+
+/* Elements per reduction block for elementwise kernels. */
+#define FL_BLOCK ((int64_t)8192)
+
+/* Threads to use for `work` elements: `requested` (<= 0 means the OpenMP default, which honours
+ * OMP_NUM_THREADS and threadpoolctl), capped by the number of blocks, 1 for small inputs. */
+int fl_threads_for(int requested, int64_t work, int64_t n_blocks);
+
+/* The OpenMP default thread count (1 without OpenMP). */
+int fl_default_threads(void);
+
+/* 1 when the library was compiled with OpenMP. */
+int fl_have_openmp(void);
+
+/* Sum of p[0..n) in order, in double. */
+double fl_sum_ordered(const double *p, int64_t n);
+
+/* Scratch for block partials: a small stack buffer avoids malloc on tiny inputs. */
+#define FL_SMALL_PARTIALS 64
+typedef struct {
+    double small[FL_SMALL_PARTIALS];
+    double *p;
+} fl_partials;
+
+/* Returns NULL when memory is exhausted. */
+double *fl_partials_get(fl_partials *s, int64_t n);
+void fl_partials_free(fl_partials *s);
+
+#define FL_OK 0
+#define FL_ERR_LABEL (-1)  /* a label outside [0, C) (other than ignore_index) */
+#define FL_ERR_NOMEM (-2)
+#define FL_ERR_TARGET (-3) /* a binary target outside the accepted set */
+
+#endif

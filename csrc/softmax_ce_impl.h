@@ -1,0 +1,203 @@
+/* Softmax cross-entropy over the rows of a C-contiguous (n, c) array of logits, for one FL_REAL.
+ * Included by softmax_ce.c once per type.
+ *
+ * Notation for one row: x_k = z_k / T (temperature), m = max_k x_k, S = sum_k exp(x_k - m),
+ * lse = m + log S, p_k = exp(x_k - m) / S, log p_k = x_k - lse. Subtracting m keeps every
+ * exponent <= 0, so logits of any finite size (1e4 and beyond) neither overflow nor underflow
+ * to a 0/0. Each row is read three times from memory that stays hot in cache (max, exp-sum,
+ * gradient) and the exponentials are computed once: they are parked in the gradient row. */
+
+/* Row max of x = z * inv_t (inv_t > 0, so max(z) * inv_t). NaN does not win the comparison;
+ * it still reaches the result through the exponential sum. */
+static inline FL_REAL FL_FN(row_max)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t) {
+    FL_REAL m = -INFINITY;
+    for (int64_t k = 0; k < c; k++) m = z[k] > m ? z[k] : m;
+    return m * inv_t;
+}
+
+/* S = sum exp(x_k - m) in double; the exponentials go to e (may be NULL). */
+static inline double FL_FN(row_expsum)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
+                                        FL_REAL m, FL_REAL *restrict e) {
+    double s = 0.0;
+    if (e) {
+        for (int64_t k = 0; k < c; k++) {
+            FL_REAL v = FL_EXP(z[k] * inv_t - m);
+            e[k] = v;
+            s += (double)v;
+        }
+    } else {
+        for (int64_t k = 0; k < c; k++) s += (double)FL_EXP(z[k] * inv_t - m);
+    }
+    return s;
+}
+
+/* Integer class targets.
+ * IN   n, c          rows and classes
+ * IN   logits        n*c values, row-major
+ * IN   labels        n class indices; ignore_index rows contribute nothing
+ * IN   sw            n sample weights or NULL
+ * IN   cw            c class weights (double) or NULL
+ * IN   eps           label smoothing in [0, 1]
+ * IN   inv_t         1 / temperature
+ * IN   reduction     FL_NONE, FL_SUM or FL_MEAN
+ * OUT  loss          n per-row losses (times sw) or NULL
+ * OUT  grad          n*c gradient of the reduced value w.r.t. the logits, or NULL
+ * OUT  value         reduced value (FL_NONE: the sum)
+ * OUT  bad           index of the first label outside [0, c), on FL_ERR_LABEL
+ *
+ * torch semantics (cross_entropy with label smoothing): per non-ignored row
+ *   loss = (1 - eps) * w_y * (lse - x_y) + (eps / c) * sum_k w_k (lse - x_k),
+ * and 'mean' divides the total by D = sum over non-ignored rows of w_y (their count without
+ * class weights). Sample weights s multiply each row and enter D.
+ * Gradient of one row w.r.t. x_k: a * (p_k - [k == y]) + b * (W p_k - w_k), W = sum_k w_k,
+ * with a = s w_y (1 - eps) / D, b = s eps / (c D); the chain rule through x = z / T adds 1/T. */
+int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
+                       const int64_t *restrict labels, const FL_REAL *restrict sw,
+                       const double *restrict cw, int64_t ignore_index, double eps, double inv_t,
+                       int reduction, FL_REAL *restrict loss, FL_REAL *restrict grad,
+                       double *value, int64_t *bad, int n_threads) {
+    double d_valid = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t y = labels[i];
+        if (y == ignore_index) continue;
+        if (y < 0 || y >= c) {
+            *bad = i;
+            return FL_ERR_LABEL;
+        }
+        d_valid += (sw ? (double)sw[i] : 1.0) * (cw ? cw[y] : 1.0);
+    }
+    double wsum = (double)c;
+    if (cw) {
+        wsum = 0.0;
+        for (int64_t k = 0; k < c; k++) wsum += cw[k];
+    }
+    double scale = reduction == FL_MEAN ? 1.0 / d_valid : 1.0;
+
+    int64_t rows_per_block = c >= FL_BLOCK ? 1 : FL_BLOCK / c;
+    int64_t nb = (n + rows_per_block - 1) / rows_per_block;
+    fl_partials ps;
+    double *part = fl_partials_get(&ps, nb);
+    if (!part) return FL_ERR_NOMEM;
+    int nt = fl_threads_for(n_threads, n * c, nb);
+    const FL_REAL it = (FL_REAL)inv_t;
+
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t lo = b * rows_per_block;
+        int64_t hi = lo + rows_per_block < n ? lo + rows_per_block : n;
+        double acc = 0.0;
+        for (int64_t i = lo; i < hi; i++) {
+            const FL_REAL *restrict z = logits + i * c;
+            FL_REAL *restrict g = grad ? grad + i * c : NULL;
+            int64_t y = labels[i];
+            if (y == ignore_index) {
+                if (loss) loss[i] = 0;
+                if (g)
+                    for (int64_t k = 0; k < c; k++) g[k] = 0;
+                continue;
+            }
+            double s = sw ? (double)sw[i] : 1.0;
+            double wy = cw ? cw[y] : 1.0;
+            FL_REAL m = FL_FN(row_max)(z, c, it);
+            double S = FL_FN(row_expsum)(z, c, it, m, g);
+            double lse = (double)m + log(S);
+            double nll = lse - (double)(z[y] * it);
+            double smooth = 0.0;
+            if (eps > 0.0) {
+                double wx = 0.0;
+                if (cw)
+                    for (int64_t k = 0; k < c; k++) wx += cw[k] * (double)(z[k] * it);
+                else
+                    for (int64_t k = 0; k < c; k++) wx += (double)(z[k] * it);
+                smooth = wsum * lse - wx;
+            }
+            double row = (1.0 - eps) * wy * nll + (eps / (double)c) * smooth;
+            if (loss) loss[i] = (FL_REAL)(s * row);
+            acc += s * row;
+            if (g) {
+                double a = s * wy * (1.0 - eps) * scale * inv_t;
+                double bb = s * (eps / (double)c) * scale * inv_t;
+                FL_REAL cp = (FL_REAL)((a + bb * wsum) / S);
+                if (cw) {
+                    FL_REAL bf = (FL_REAL)bb;
+                    for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - bf * (FL_REAL)cw[k];
+                } else {
+                    FL_REAL bf = (FL_REAL)bb;
+                    for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - bf;
+                }
+                g[y] -= (FL_REAL)a;
+            }
+        }
+        part[b] = acc;
+    }
+    *value = fl_sum_ordered(part, nb) * scale;
+    fl_partials_free(&ps);
+    return FL_OK;
+}
+
+/* Class-probability targets (same shape as the logits), torch semantics: with
+ * t'_k = (1 - eps) t_k + eps / c, a row's loss is -sum_k w_k t'_k log p_k = B lse - A with
+ * A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k; its gradient w.r.t. x_k is B p_k - w_k t'_k.
+ * 'mean' divides by the number of rows (the summed sample weights), not by class weights. */
+int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
+                      const FL_REAL *restrict target, const FL_REAL *restrict sw,
+                      const double *restrict cw, double eps, double inv_t, int reduction,
+                      FL_REAL *restrict loss, FL_REAL *restrict grad, double *value,
+                      int n_threads) {
+    double scale = 1.0;
+    if (reduction == FL_MEAN) {
+        double d = (double)n;
+        if (sw) {
+            d = 0.0;
+            for (int64_t i = 0; i < n; i++) d += (double)sw[i];
+        }
+        scale = 1.0 / d;
+    }
+    int64_t rows_per_block = c >= FL_BLOCK ? 1 : FL_BLOCK / c;
+    int64_t nb = (n + rows_per_block - 1) / rows_per_block;
+    fl_partials ps;
+    double *part = fl_partials_get(&ps, nb);
+    if (!part) return FL_ERR_NOMEM;
+    int nt = fl_threads_for(n_threads, n * c, nb);
+    const FL_REAL it = (FL_REAL)inv_t;
+    const double keep = 1.0 - eps, spread = eps / (double)c;
+
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t lo = b * rows_per_block;
+        int64_t hi = lo + rows_per_block < n ? lo + rows_per_block : n;
+        double acc = 0.0;
+        for (int64_t i = lo; i < hi; i++) {
+            const FL_REAL *restrict z = logits + i * c;
+            const FL_REAL *restrict t = target + i * c;
+            FL_REAL *restrict g = grad ? grad + i * c : NULL;
+            double s = sw ? (double)sw[i] : 1.0;
+            FL_REAL m = FL_FN(row_max)(z, c, it);
+            double S = FL_FN(row_expsum)(z, c, it, m, g);
+            double lse = (double)m + log(S);
+            double A = 0.0, B = 0.0;
+            for (int64_t k = 0; k < c; k++) {
+                double wt = (cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
+                /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no target
+                 * mass contributes nothing, as 0 log 0 = 0 demands. */
+                if (wt != 0.0) A += wt * (double)(z[k] * it);
+                B += wt;
+            }
+            double row = B * lse - A;
+            if (loss) loss[i] = (FL_REAL)(s * row);
+            acc += s * row;
+            if (g) {
+                double f = s * scale * inv_t;
+                FL_REAL cp = (FL_REAL)(f * B / S);
+                for (int64_t k = 0; k < c; k++) {
+                    double wt = (cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
+                    g[k] = cp * g[k] - (FL_REAL)(f * wt);
+                }
+            }
+        }
+        part[b] = acc;
+    }
+    *value = fl_sum_ordered(part, nb) * scale;
+    fl_partials_free(&ps);
+    return FL_OK;
+}

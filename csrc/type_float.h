@@ -1,0 +1,11 @@
+#define FL_REAL float
+#define FL_SUF f32
+#define FL_EXP expf
+#define FL_LOG logf
+#define FL_LOG1P log1pf
+#define FL_FABS fabsf
+#define FL_FMAX fmaxf
+#define FL_SQRT sqrtf
+#define FL_XLOGY fl_xlogyf
+#define FL_SOFTPLUS fl_softplusf
+#define FL_SIGMOID fl_sigmoidf

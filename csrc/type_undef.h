@@ -1,0 +1,11 @@
+#undef FL_REAL
+#undef FL_SUF
+#undef FL_EXP
+#undef FL_LOG
+#undef FL_LOG1P
+#undef FL_FABS
+#undef FL_FMAX
+#undef FL_SQRT
+#undef FL_XLOGY
+#undef FL_SOFTPLUS
+#undef FL_SIGMOID

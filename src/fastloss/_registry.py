@@ -1,0 +1,171 @@
+"""The loss registry: every loss variant with its reference, an input generator and its PyTorch
+peer. The shared test suite, ``python -m fastloss`` and the benchmarks iterate over ``CASES``, so
+a new loss is covered by adding one entry here.
+
+A case's ``make(rng, dtype, shape, sample_weight)`` returns ``(args, kwargs)`` for both the
+fastloss loss and its reference; ``shape`` is the prediction's shape. ``torch(F, *tensors,
+**kwargs)`` computes the same value with ``torch.nn.functional`` (``None`` where torch has no
+equal), called with the arrays of ``args`` converted to tensors and the case's torch kwargs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import _api, reference
+
+
+@dataclass
+class Case:
+    id: str
+    loss: _api.Loss
+    reference: Callable
+    make: Callable
+    shape: tuple  # a small default prediction shape, for tests
+    bench_shapes: tuple  # (small, medium, large) prediction shapes, for benchmarks
+    reductions: tuple = ("none", "sum", "mean")
+    torch: Callable | None = None
+
+
+def _sw(rng, shape, want):
+    return {"sample_weight": rng.uniform(0.5, 2.0, size=shape)} if want else {}
+
+
+# ----------------------------------------------------------------------------- generators
+
+
+def _regression(rng, dtype, shape, sw, **opts):
+    pred = rng.standard_normal(shape).astype(dtype)
+    target = rng.standard_normal(shape).astype(dtype)
+    return (pred, target), {**opts, **_sw(rng, shape, sw)}
+
+
+def _binary_pm1(rng, dtype, shape, sw, **opts):
+    # Keep |t * pred| away from the hinge's kink at 1, so finite differences are meaningful.
+    pred = rng.uniform(0.1, 0.8, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    pred = np.where(rng.random(shape) < 0.3, pred * 3 + np.sign(pred) * 1.5, pred)
+    target = rng.choice([-1.0, 1.0], size=shape)
+    return (pred.astype(dtype), target.astype(dtype)), {**opts, **_sw(rng, shape, sw)}
+
+
+def _binary_01(rng, dtype, shape, sw, **opts):
+    (pred, target), kw = _binary_pm1(rng, dtype, shape, sw, **opts)
+    return (pred, (target > 0).astype(np.int64)), kw
+
+
+def _ce_index(rng, dtype, shape, sw, ignore=False, **opts):
+    *batch, c = shape
+    logits = (rng.standard_normal(shape) * 3).astype(dtype)
+    target = rng.integers(0, c, size=batch)
+    if ignore:
+        target = np.where(rng.random(batch) < 0.25, -100, target)
+    return (logits, target), {**opts, **_sw(rng, tuple(batch), sw)}
+
+
+def _ce_weighted(rng, dtype, shape, sw, **opts):
+    args, kw = _ce_index(rng, dtype, shape, sw, ignore=True, **opts)
+    kw["weight"] = rng.uniform(0.2, 3.0, size=shape[-1])
+    return args, kw
+
+
+def _ce_soft(rng, dtype, shape, sw, **opts):
+    logits = (rng.standard_normal(shape) * 3).astype(dtype)
+    target = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1]).astype(dtype)
+    return (logits, target), {**opts, **_sw(rng, tuple(shape[:-1]), sw)}
+
+
+def _ce_axis1(rng, dtype, shape, sw, **opts):
+    # (N, C, H, W) segmentation layout with the classes on axis 1
+    n, c, *spatial = shape
+    logits = (rng.standard_normal(shape) * 2).astype(dtype)
+    target = rng.integers(0, c, size=(n, *spatial))
+    return (logits, target), {"axis": 1, **opts, **_sw(rng, (n, *spatial), sw)}
+
+
+def _dice_soft(rng, dtype, shape, sw, from_logits=False, **opts):
+    ax = 1
+    x = rng.standard_normal(shape)
+    pred = x if from_logits else np.exp(reference.log_softmax(x, axis=ax))
+    target = rng.dirichlet(np.ones(shape[ax]) * 0.3, size=(shape[0], *shape[2:]))
+    target = np.moveaxis(target, -1, ax)
+    kw = {"from_logits": from_logits, **opts, **_sw(rng, shape[:2], sw)}
+    return (pred.astype(dtype), target.astype(dtype)), kw
+
+
+def _dice_labels(rng, dtype, shape, sw, from_logits=True, **opts):
+    (pred, _), kw = _dice_soft(rng, dtype, shape, sw, from_logits=from_logits, **opts)
+    labels = rng.integers(0, shape[1], size=(shape[0], *shape[2:]))
+    return (pred, labels), kw
+
+
+def _kl(rng, dtype, shape, sw, log_pred=True, log_target=False, **opts):
+    q = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    t = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+    t[..., 0] = 0.0  # exercise 0 log 0
+    t /= t.sum(axis=-1, keepdims=True)
+    pred = np.log(q) if log_pred else q
+    target = np.log(np.where(t > 0, t, 1e-300)) if log_target else t
+    kw = {"log_pred": log_pred, "log_target": log_target, **opts, **_sw(rng, shape, sw)}
+    return (pred.astype(dtype), target.astype(dtype)), kw
+
+
+# ----------------------------------------------------------------------------- torch peers
+
+
+def _torch_ce(F, logits, target, **kw):
+    axis = kw.pop("axis", -1) % logits.ndim
+    t = kw.pop("temperature", 1.0)
+    if logits.ndim > 1 and axis != 1:  # torch wants the classes on dim 1
+        logits = logits.movedim(axis, 1)
+        if target.is_floating_point():
+            target = target.movedim(axis, 1)
+    return F.cross_entropy(logits / t, target, **kw)
+
+
+def _torch_kl(F, pred, target, **kw):
+    return F.kl_div(pred, target, **{k: v for k, v in kw.items() if k != "log_pred"})
+
+
+CE_SMALL, CE_MED, CE_LARGE = (64, 10), (4096, 1000), (4096, 32000)
+
+CASES = [
+    Case("cross_entropy", _api.cross_entropy, reference.cross_entropy, _ce_index, (13, 7),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+    Case("cross_entropy-smooth-ignore", _api.cross_entropy, reference.cross_entropy,
+         lambda *a: _ce_index(*a, ignore=True, label_smoothing=0.15), (13, 7),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+    Case("cross_entropy-weight-smooth-ignore-T", _api.cross_entropy, reference.cross_entropy,
+         lambda *a: _ce_weighted(*a, label_smoothing=0.1, temperature=2.5), (13, 7),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+    Case("cross_entropy-soft", _api.cross_entropy, reference.cross_entropy,
+         lambda *a: _ce_soft(*a, label_smoothing=0.05), (13, 7),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+    Case("cross_entropy-axis1", _api.cross_entropy, reference.cross_entropy, _ce_axis1,
+         (3, 5, 4, 6), ((4, 5, 16, 16), (16, 21, 64, 64), (16, 21, 256, 256)), torch=_torch_ce),
+    Case("huber", _api.huber, reference.huber, lambda *a: _regression(*a, delta=0.7), (9, 11),
+         ((1000,), (100_000,), (10_000_000,)), torch=lambda F, p, t, **kw: F.huber_loss(p, t, **kw)),
+    Case("hinge", _api.hinge, reference.hinge, _binary_pm1, (9, 11),
+         ((1000,), (100_000,), (10_000_000,))),
+    Case("hinge-01", _api.hinge, reference.hinge, _binary_01, (9, 11),
+         ((1000,), (100_000,), (10_000_000,))),
+    Case("dice", _api.dice, reference.dice, _dice_soft, (3, 4, 5, 6),
+         ((2, 4, 32, 32), (8, 4, 128, 128), (16, 4, 256, 256))),
+    Case("dice-logits", _api.dice, reference.dice, lambda *a: _dice_soft(*a, from_logits=True, smooth=0.5),
+         (3, 4, 5, 6), ((2, 4, 32, 32), (8, 4, 128, 128), (16, 4, 256, 256))),
+    Case("dice-labels-logits", _api.dice, reference.dice, _dice_labels, (3, 4, 5, 6),
+         ((2, 4, 32, 32), (8, 4, 128, 128), (16, 4, 256, 256))),
+    Case("kl_div", _api.kl_div, reference.kl_div, _kl, (6, 5),
+         ((64, 10), (4096, 1000), (4096, 32000)),
+         reductions=("none", "sum", "mean", "batchmean"), torch=_torch_kl),
+    Case("kl_div-logtarget", _api.kl_div, reference.kl_div, lambda *a: _kl(*a, log_target=True),
+         (6, 5), ((64, 10), (4096, 1000), (4096, 32000)),
+         reductions=("none", "sum", "mean", "batchmean"), torch=_torch_kl),
+    Case("kl_div-probs", _api.kl_div, reference.kl_div, lambda *a: _kl(*a, log_pred=False),
+         (6, 5), ((64, 10), (4096, 1000), (4096, 32000)),
+         reductions=("none", "sum", "mean", "batchmean")),
+]
+
+BY_ID = {c.id: c for c in CASES}

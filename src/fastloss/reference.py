@@ -1,0 +1,158 @@
+"""Plain NumPy reference implementations, written to be checked by eye.
+
+Each function takes the same arguments as the fastloss loss of the same name and returns
+``(value, grad)``: the reduced value (or the per-sample array for ``reduction="none"``) and the
+gradient of that value w.r.t. the prediction (for ``"none"``: of the sum of the per-sample
+losses). Everything is computed in float64 with whole-array NumPy operations. The tests compare
+the C kernels with these, and these with finite differences; the fast path never uses them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def _weights(sample_weight, shape):
+    if sample_weight is None:
+        return np.ones(shape)
+    return np.broadcast_to(_f64(sample_weight), shape)
+
+
+def _reduce(per_sample, dper_sample, w, reduction):
+    """Weighted reduction of per-sample losses and of their derivatives.
+
+    ``"mean"`` is the weighted mean sum(w * l) / sum(w); ``dper_sample`` holds d l / d pred with
+    the per-sample axes first, and is scaled the same way."""
+    wl = w * per_sample
+    if reduction == "none":
+        return wl, w * dper_sample
+    if reduction == "sum":
+        return wl.sum(), w * dper_sample
+    if reduction == "mean":
+        return wl.sum() / w.sum(), w * dper_sample / w.sum()
+    raise ValueError(reduction)
+
+
+def _xlogy(x, y):
+    """x * log(y) with 0 * log(anything) = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+
+
+def log_softmax(z, axis=-1):
+    m = np.max(z, axis=axis, keepdims=True)
+    return z - m - np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+
+def huber(pred, target, *, delta=1.0, reduction="mean", sample_weight=None):
+    d = _f64(pred) - _f64(target)
+    small = np.abs(d) < delta
+    loss = np.where(small, 0.5 * d**2, delta * (np.abs(d) - 0.5 * delta))
+    dloss = np.clip(d, -delta, delta)
+    return _reduce(loss, dloss, _weights(sample_weight, d.shape), reduction)
+
+
+def hinge(pred, target, *, reduction="mean", sample_weight=None):
+    x = _f64(pred)
+    t = np.where(_f64(target) > 0, 1.0, -1.0)
+    margin = 1.0 - t * x
+    loss = np.maximum(margin, 0.0)
+    dloss = np.where(margin > 0, -t, 0.0)
+    return _reduce(loss, dloss, _weights(sample_weight, x.shape), reduction)
+
+
+def kl_div(pred, target, *, axis=-1, log_pred=False, log_target=False, reduction="batchmean",
+           sample_weight=None):
+    x, y = _f64(pred), _f64(target)
+    t = np.exp(y) if log_target else y
+    log_q = x if log_pred else np.log(x)
+    log_t = y if log_target else np.log(np.where(t > 0, t, 1.0))
+    loss = np.where(t > 0, t * (log_t - log_q), 0.0)
+    dloss = -t if log_pred else np.where(t > 0, -t / x, 0.0)
+    w = _weights(sample_weight, x.shape)
+    if reduction == "batchmean":
+        # torch: the sum divided by the batch size pred.shape[0] (weighted: by the weight
+        # total scaled the same way)
+        denom = w.sum() * x.shape[0] / x.size
+        return (w * loss).sum() / denom, w * dloss / denom
+    return _reduce(loss, dloss, w, reduction)
+
+
+# ---------------------------------------------------------------------------- cross-entropy
+
+
+def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                  label_smoothing=0.0, temperature=1.0, reduction="mean", sample_weight=None):
+    """torch.nn.functional.cross_entropy, including its 'mean' denominators."""
+    z = np.moveaxis(_f64(logits), axis, -1)
+    c = z.shape[-1]
+    x = z / temperature
+    logp = log_softmax(x)
+    p = np.exp(logp)
+    cw = np.ones(c) if weight is None else _f64(weight)
+    eps = label_smoothing
+    target = np.asarray(target)
+    s = _weights(sample_weight, z.shape[:-1])
+    if target.dtype.kind == "f":
+        t = (1 - eps) * np.moveaxis(_f64(target), axis, -1) + eps / c
+        loss = -np.sum(cw * t * np.where(t * cw == 0, 0.0, logp), axis=-1)
+        # d/dx_k of -sum_j w_j t_j log p_j = (sum_j w_j t_j) p_k - w_k t_k
+        dloss = np.sum(cw * t, axis=-1, keepdims=True) * p - cw * t
+        denom = s.sum() if reduction == "mean" else 1.0
+        value = s * loss if reduction == "none" else np.sum(s * loss) / denom
+        dx = s[..., None] * dloss / denom
+    else:
+        valid = target != ignore_index
+        y = np.where(valid, target, 0)
+        onehot = np.eye(c)[y]
+        wy = cw[y] * valid
+        nll = -np.sum(onehot * logp, axis=-1)  # -log p_y
+        smooth = -np.sum(cw * logp, axis=-1) * valid  # -sum_k w_k log p_k
+        denom = np.sum(s * wy) if reduction == "mean" else 1.0
+        a = s * wy * (1 - eps) / denom
+        b = s * valid * (eps / c) / denom
+        value_rows = a * nll + b * smooth
+        if reduction == "none":
+            value = s * (wy * (1 - eps) * nll + valid * (eps / c) * smooth)
+        else:
+            value = value_rows.sum()
+        # d(-log p_y)/dx = p - onehot; d(-sum_k w_k log p_k)/dx = W p - w
+        dx = a[..., None] * (p - onehot) + b[..., None] * (cw.sum() * p - cw)
+    grad = np.moveaxis(dx / temperature, -1, axis)
+    return value, grad
+
+
+# ---------------------------------------------------------------------------- dice
+
+
+def dice(pred, target, *, axis=1, smooth=1.0, from_logits=False, reduction="mean",
+         sample_weight=None):
+    x = _f64(pred)
+    ax = axis % x.ndim
+    c = x.shape[ax]
+    p = np.exp(log_softmax(x, axis=ax)) if from_logits else x
+    target = np.asarray(target)
+    if target.dtype.kind in "iu":
+        t = np.moveaxis(np.eye(c)[target], -1, ax)
+    else:
+        t = _f64(target)
+    sum_axes = tuple(range(ax + 1, x.ndim))
+    inter = np.sum(p * t, axis=sum_axes)
+    den = np.sum(p, axis=sum_axes) + np.sum(t, axis=sum_axes) + smooth
+    num = 2 * inter + smooth
+    loss = 1 - num / den
+    w = _weights(sample_weight, loss.shape)
+    value, scale = _reduce(loss, np.ones_like(loss), w, reduction)
+    expand = (...,) + (None,) * len(sum_axes)
+    dp = scale[expand] * (-2 * t / den[expand] + (num / den**2)[expand])
+    if from_logits:
+        # softmax Jacobian: dL/dx_k = p_k (dL/dp_k - sum_j p_j dL/dp_j)
+        dp = p * (dp - np.sum(p * dp, axis=ax, keepdims=True))
+    return value, dp

@@ -1,0 +1,175 @@
+"""The shared suite: every registered loss variant x dtype x reduction x sample_weight against the
+NumPy reference, finite differences, PyTorch (when installed), thread counts and layouts."""
+
+import numpy as np
+import pytest
+
+import fastloss as fl
+from fastloss._registry import CASES
+
+from conftest import tol
+
+DTYPES = [np.float32, np.float64]
+IDS = [c.id for c in CASES]
+
+
+def _cases_with_reductions():
+    for c in CASES:
+        for r in c.reductions:
+            yield pytest.param(c, r, id=f"{c.id}-{r}")
+
+
+def _make(case, rng, dtype, sw=False, shape=None):
+    return case.make(rng, dtype, shape or case.shape, sw)
+
+
+def _assert_close(actual, expected, dtype, what):
+    rtol, atol = tol(dtype)
+    scale = max(1.0, float(np.max(np.abs(expected))) if np.size(expected) else 1.0)
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol,
+                               atol=atol * scale, err_msg=what)
+
+
+@pytest.mark.parametrize("sw", [False, True], ids=["unweighted", "sample_weight"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("case,reduction", list(_cases_with_reductions()))
+def test_matches_reference(case, reduction, dtype, sw, rng):
+    args, kw = _make(case, rng, dtype, sw)
+    value, grad = case.loss.value_and_grad(*args, reduction=reduction, **kw)
+    ref_value, ref_grad = case.reference(*args, reduction=reduction, **kw)
+    assert grad.dtype == dtype and grad.shape == np.shape(args[0])
+    if reduction == "none":
+        assert value.dtype == dtype and value.shape == np.shape(ref_value)
+    else:
+        assert np.ndim(value) == 0 and value.dtype == dtype
+    _assert_close(value, ref_value, dtype, "value")
+    _assert_close(grad, ref_grad, dtype, "gradient")
+    # the three entry points agree bit for bit
+    np.testing.assert_array_equal(case.loss(*args, reduction=reduction, **kw), value)
+    np.testing.assert_array_equal(case.loss.grad(*args, reduction=reduction, **kw), grad)
+
+
+@pytest.mark.parametrize("case,reduction", list(_cases_with_reductions()))
+def test_grad_finite_differences(case, reduction, rng):
+    """The kernel's gradient against central differences of the reference value (float64)."""
+    args, kw = _make(case, rng, np.float64, sw=True)
+    grad = case.loss.grad(*args, reduction=reduction, **kw)
+    x = np.array(args[0], dtype=np.float64)
+
+    def f(xv):
+        v, _ = case.reference(xv, *args[1:], reduction=reduction, **kw)
+        return float(np.sum(v))
+
+    flat = x.reshape(-1)
+    idx = rng.choice(flat.size, size=min(25, flat.size), replace=False)
+    for i in idx:
+        h = 1e-5 * max(abs(flat[i]), 0.1)
+        xp, xm = flat.copy(), flat.copy()
+        xp[i] += h
+        xm[i] -= h
+        fd = (f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h)
+        assert grad.reshape(-1)[i] == pytest.approx(fd, rel=1e-5, abs=1e-7), f"element {i}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("case,reduction", [p for p in _cases_with_reductions()
+                                            if p.values[0].torch is not None])
+def test_matches_torch(case, reduction, dtype, rng):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    args, kw = _make(case, rng, dtype)
+    value, grad = case.loss.value_and_grad(*args, reduction=reduction, **kw)
+    tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in args]
+    tensors[0].requires_grad_(True)
+    tkw = {k: (torch.from_numpy(np.asarray(v, dtype=dtype)) if isinstance(v, np.ndarray) else v)
+           for k, v in kw.items()}
+    out = case.torch(F, *tensors, reduction=reduction, **tkw)
+    out.sum().backward()
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(value, out.detach().numpy(), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(grad, tensors[0].grad.numpy(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_thread_count_does_not_change_bits(case, rng, threads):
+    shape = case.bench_shapes[1]
+    args, kw = _make(case, rng, np.float32, sw=True, shape=shape)
+    results = []
+    for n in (1, 2, 3):
+        threads(n)
+        for reduction in ("sum", "mean"):
+            v, g = case.loss.value_and_grad(*args, reduction=reduction, **kw)
+            results.append((n, reduction, v, g))
+    for n, reduction, v, g in results[2:]:
+        v1, g1 = results[0 if reduction == "sum" else 1][2:]
+        assert v.tobytes() == v1.tobytes(), (n, reduction)
+        assert g.tobytes() == g1.tobytes(), (n, reduction)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_strided_inputs(case, rng):
+    """Views with negative and non-unit strides give the results of their contiguous copies."""
+    args, kw = _make(case, rng, np.float64, sw=True)
+    strided = []
+    for a in args:
+        a = np.asarray(a)
+        big = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
+        view = big[tuple(slice(None, None, 2) for _ in a.shape)]
+        view[...] = a[::-1] if a.ndim else a
+        strided.append(view[::-1] if a.ndim else view)
+    for a, s in zip(args, strided):
+        np.testing.assert_array_equal(a, s)
+    assert not strided[0].flags.c_contiguous
+    v1, g1 = case.loss.value_and_grad(*args, **kw)
+    v2, g2 = case.loss.value_and_grad(*strided, **kw)
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_float16_is_computed_in_float32(case, rng):
+    args, kw = _make(case, rng, np.float32)
+    half = [a.astype(np.float16) if a.dtype == np.float32 else a for a in args]
+    single = [a.astype(np.float32) if a.dtype == np.float16 else a for a in half]
+    v16, g16 = case.loss.value_and_grad(*half, reduction="none", **kw)
+    v32, g32 = case.loss.value_and_grad(*single, reduction="none", **kw)
+    assert v16.dtype == np.float16 and g16.dtype == np.float16
+    np.testing.assert_array_equal(v16, v32.astype(np.float16))
+    np.testing.assert_array_equal(g16, g32.astype(np.float16))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("bad", [np.int32, np.complex128, object])
+def test_non_float_prediction_is_a_type_error(case, bad, rng):
+    args, kw = _make(case, rng, np.float64)
+    with pytest.raises(TypeError, match="dtype"):
+        case.loss(np.asarray(args[0]).astype(bad), *args[1:], **kw)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_unknown_reduction(case, rng):
+    args, kw = _make(case, rng, np.float64)
+    with pytest.raises(ValueError, match="reduction"):
+        case.loss(*args, reduction="average", **kw)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_sample_weight_shape_mismatch(case, rng):
+    args, kw = _make(case, rng, np.float64)
+    with pytest.raises(ValueError, match="sample_weight"):
+        case.loss(*args, sample_weight=np.ones(np.size(args[0]) + 1), **kw)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_sum_is_sum_of_none_and_weights_scale(case, rng):
+    """Closed-form relations between reductions: sum = sum of 'none'; doubling every sample
+    weight doubles 'sum' and leaves 'mean' unchanged."""
+    args, kw = _make(case, rng, np.float64, sw=True)
+    none = case.loss(*args, reduction="none", **kw)
+    total = case.loss(*args, reduction="sum", **kw)
+    assert total == pytest.approx(np.sum(none), rel=1e-12)
+    kw2 = dict(kw, sample_weight=2 * kw["sample_weight"])
+    assert case.loss(*args, reduction="sum", **kw2) == pytest.approx(2 * total, rel=1e-12)
+    assert case.loss(*args, reduction="mean", **kw2) == pytest.approx(
+        case.loss(*args, reduction="mean", **kw), rel=1e-12)
