@@ -229,7 +229,7 @@ def _hinge_targets(t: np.ndarray) -> None:
     if rc != 0:
         raise ValueError(
             "hinge target must hold only {-1, 1} or only {0, 1} (0 is read as -1); "
-            f"found {t[bad]!r} at flat index {bad}"
+            f"found {t[bad].item()!r} at flat index {bad}"
         )
 
 
