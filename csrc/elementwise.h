@@ -4,6 +4,30 @@
 #ifndef FASTLOSS_ELEMENTWISE_H
 #define FASTLOSS_ELEMENTWISE_H
 
+#include "simd.h"
+
+/* Which optional arrays a block touches, as compile-time constants: the block function is
+ * instantiated once per combination (FL_EW_SWITCH), so the inner loop carries no tests on
+ * NULL pointers and vectorises. */
+#define FL_EW_HAS_Y 8
+#define FL_EW_HAS_SW 4
+#define FL_EW_WANT_LOSS 2
+#define FL_EW_WANT_GRAD 1
+
+#define FL_EW_CASE(K, BLOCK)                                                                    \
+    case K:                                                                                     \
+        acc = BLOCK(lo, hi, x, y, sw, prm, gs, loss, grad, (K)&FL_EW_HAS_Y, (K)&FL_EW_HAS_SW,   \
+                    (K)&FL_EW_WANT_LOSS, (K)&FL_EW_WANT_GRAD);                                  \
+        break;
+
+#define FL_EW_SWITCH(flags, BLOCK)                                                              \
+    switch (flags) {                                                                            \
+        FL_EW_CASE(0, BLOCK) FL_EW_CASE(1, BLOCK) FL_EW_CASE(2, BLOCK) FL_EW_CASE(3, BLOCK)     \
+        FL_EW_CASE(4, BLOCK) FL_EW_CASE(5, BLOCK) FL_EW_CASE(6, BLOCK) FL_EW_CASE(7, BLOCK)     \
+        FL_EW_CASE(8, BLOCK) FL_EW_CASE(9, BLOCK) FL_EW_CASE(10, BLOCK) FL_EW_CASE(11, BLOCK)   \
+        FL_EW_CASE(12, BLOCK) FL_EW_CASE(13, BLOCK) FL_EW_CASE(14, BLOCK) FL_EW_CASE(15, BLOCK) \
+    }
+
 /* IN   n             elements
  * IN   x, y          prediction and target, n each (y may be NULL for single-input losses)
  * IN   sw            n sample weights or NULL
@@ -14,6 +38,41 @@
  * OUT  grad          n gradient entries of the reduced value w.r.t. x, or NULL
  * OUT  value         reduced value (FL_NONE: the sum) */
 #define FL_ELEMENTWISE_KERNEL(NAME, POINT)                                                      \
+    static inline __attribute__((always_inline)) double FL_FN(NAME##_block)(                    \
+        int64_t lo, int64_t hi, const FL_REAL *restrict x, const FL_REAL *restrict y,            \
+        const FL_REAL *restrict sw, const fl_params *prm, FL_REAL gs, FL_REAL *restrict loss,    \
+        FL_REAL *restrict grad, int has_y, int has_sw, int want_loss, int want_grad) {          \
+        double lanes[FL_LANES] = {0};                                                           \
+        int64_t i = lo;                                                                         \
+        for (; i + FL_LANES <= hi; i += FL_LANES) {                                             \
+            for (int j = 0; j < FL_LANES; j++) {                                                \
+                FL_REAL l, g;                                                                   \
+                POINT(x[i + j], has_y ? y[i + j] : (FL_REAL)0, prm, &l, &g);                    \
+                if (has_sw) {                                                                   \
+                    l *= sw[i + j];                                                             \
+                    g *= sw[i + j];                                                             \
+                }                                                                               \
+                lanes[j] += (double)l;                                                          \
+                if (want_loss) loss[i + j] = l;                                                 \
+                if (want_grad) grad[i + j] = gs * g;                                            \
+            }                                                                                   \
+        }                                                                                       \
+        for (int j = 0; i < hi; i++, j++) {                                                     \
+            FL_REAL l, g;                                                                       \
+            POINT(x[i], has_y ? y[i] : (FL_REAL)0, prm, &l, &g);                                \
+            if (has_sw) {                                                                       \
+                l *= sw[i];                                                                     \
+                g *= sw[i];                                                                     \
+            }                                                                                   \
+            lanes[j] += (double)l;                                                              \
+            if (want_loss) loss[i] = l;                                                         \
+            if (want_grad) grad[i] = gs * g;                                                    \
+        }                                                                                       \
+        double acc = 0.0;                                                                       \
+        for (int j = 0; j < FL_LANES; j++) acc += lanes[j];                                     \
+        return acc;                                                                             \
+    }                                                                                           \
+    FL_TARGET_CLONES                                                                            \
     int FL_FN(NAME)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,             \
                     const FL_REAL *restrict sw, const fl_params *prm, int reduction,             \
                     double denom_scale, FL_REAL *restrict loss, FL_REAL *restrict grad,          \
@@ -29,21 +88,13 @@
             scale = 1.0 / (d * denom_scale);                                                    \
         }                                                                                       \
         const FL_REAL gs = (FL_REAL)scale;                                                      \
+        const int flags = (y ? FL_EW_HAS_Y : 0) | (sw ? FL_EW_HAS_SW : 0) |                     \
+                          (loss ? FL_EW_WANT_LOSS : 0) | (grad ? FL_EW_WANT_GRAD : 0);          \
         _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")              \
         for (int64_t b = 0; b < nb; b++) {                                                      \
             int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;              \
             double acc = 0.0;                                                                   \
-            for (int64_t i = lo; i < hi; i++) {                                                 \
-                FL_REAL l, g;                                                                   \
-                POINT(x[i], y ? y[i] : (FL_REAL)0, prm, &l, &g);                                \
-                if (sw) {                                                                       \
-                    l *= sw[i];                                                                 \
-                    g *= sw[i];                                                                 \
-                }                                                                               \
-                acc += (double)l;                                                               \
-                if (loss) loss[i] = l;                                                          \
-                if (grad) grad[i] = gs * g;                                                     \
-            }                                                                                   \
+            FL_EW_SWITCH(flags, FL_FN(NAME##_block))                                            \
             part[b] = acc;                                                                      \
         }                                                                                       \
         *value = fl_sum_ordered(part, nb) * scale;                                              \

@@ -47,5 +47,7 @@ FL_DECLARE_ALL(double, f64)
 /* Build facts for show_config(). */
 int fl_default_threads(void);
 int fl_have_openmp(void);
+const char *fl_simd_path(void);
+int fl_have_libmvec(void);
 
 #endif

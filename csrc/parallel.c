@@ -1,4 +1,5 @@
 #include "parallel.h"
+#include "simd.h"
 
 int fl_default_threads(void) {
 #ifdef _OPENMP
@@ -40,3 +41,18 @@ void fl_partials_free(fl_partials *s) {
     free(s->p);
     s->p = NULL;
 }
+
+/* Which of the kernel clones (simd.h) the loader picks on this CPU, for show_config(). */
+const char *fl_simd_path(void) {
+#if FL_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
+    if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2, FMA)";
+    return "x86-64 (SSE2)";
+#else
+    return "generic (no runtime dispatch)";
+#endif
+}
+
+/* 1 when loops calling exp/log use glibc's vector math (simd.h). */
+int fl_have_libmvec(void) { return FL_LIBMVEC; }

@@ -7,27 +7,65 @@
  * to a 0/0. Each row is read three times from memory that stays hot in cache (max, exp-sum,
  * gradient) and the exponentials are computed once: they are parked in the gradient row. */
 
-/* Row max of x = z * inv_t (inv_t > 0, so max(z) * inv_t). NaN does not win the comparison;
- * it still reaches the result through the exponential sum. */
+/* Row max of x = z * inv_t (inv_t > 0, so max(z) * inv_t), kept in FL_LANES running maxima so
+ * the loop vectorises. NaN does not win the comparison; it still reaches the result through the
+ * exponential sum. */
 static inline FL_REAL FL_FN(row_max)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t) {
-    FL_REAL m = -INFINITY;
-    for (int64_t k = 0; k < c; k++) m = z[k] > m ? z[k] : m;
+    FL_REAL mm[FL_LANES];
+    for (int j = 0; j < FL_LANES; j++) mm[j] = -INFINITY;
+    int64_t k = 0;
+    for (; k + FL_LANES <= c; k += FL_LANES)
+        for (int j = 0; j < FL_LANES; j++) mm[j] = z[k + j] > mm[j] ? z[k + j] : mm[j];
+    for (int j = 0; k < c; k++, j++) mm[j] = z[k] > mm[j] ? z[k] : mm[j];
+    FL_REAL m = mm[0];
+    for (int j = 1; j < FL_LANES; j++) m = mm[j] > m ? mm[j] : m;
     return m * inv_t;
 }
 
-/* S = sum exp(x_k - m) in double; the exponentials go to e (may be NULL). */
+/* S = sum exp(x_k - m), accumulated in double over FL_LANES lanes; the exponentials go to e
+ * (may be NULL). */
 static inline double FL_FN(row_expsum)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
                                         FL_REAL m, FL_REAL *restrict e) {
-    double s = 0.0;
+    double acc[FL_LANES] = {0};
+    int64_t k = 0;
     if (e) {
-        for (int64_t k = 0; k < c; k++) {
+        for (; k + FL_LANES <= c; k += FL_LANES)
+            for (int j = 0; j < FL_LANES; j++) {
+                FL_REAL v = FL_EXP(z[k + j] * inv_t - m);
+                e[k + j] = v;
+                acc[j] += (double)v;
+            }
+        for (int j = 0; k < c; k++, j++) {
             FL_REAL v = FL_EXP(z[k] * inv_t - m);
             e[k] = v;
-            s += (double)v;
+            acc[j] += (double)v;
         }
     } else {
-        for (int64_t k = 0; k < c; k++) s += (double)FL_EXP(z[k] * inv_t - m);
+        for (; k + FL_LANES <= c; k += FL_LANES)
+            for (int j = 0; j < FL_LANES; j++) acc[j] += (double)FL_EXP(z[k + j] * inv_t - m);
+        for (int j = 0; k < c; k++, j++) acc[j] += (double)FL_EXP(z[k] * inv_t - m);
     }
+    double s = 0.0;
+    for (int j = 0; j < FL_LANES; j++) s += acc[j];
+    return s;
+}
+
+/* sum_k w_k x_k (w_k = 1 without class weights), for the label-smoothing term. */
+static inline double FL_FN(row_wdot)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
+                                      const double *restrict cw) {
+    double acc[FL_LANES] = {0};
+    int64_t k = 0;
+    if (cw) {
+        for (; k + FL_LANES <= c; k += FL_LANES)
+            for (int j = 0; j < FL_LANES; j++) acc[j] += cw[k + j] * (double)(z[k + j] * inv_t);
+        for (int j = 0; k < c; k++, j++) acc[j] += cw[k] * (double)(z[k] * inv_t);
+    } else {
+        for (; k + FL_LANES <= c; k += FL_LANES)
+            for (int j = 0; j < FL_LANES; j++) acc[j] += (double)(z[k + j] * inv_t);
+        for (int j = 0; k < c; k++, j++) acc[j] += (double)(z[k] * inv_t);
+    }
+    double s = 0.0;
+    for (int j = 0; j < FL_LANES; j++) s += acc[j];
     return s;
 }
 
@@ -51,6 +89,7 @@ static inline double FL_FN(row_expsum)(const FL_REAL *restrict z, int64_t c, FL_
  * class weights). Sample weights s multiply each row and enter D.
  * Gradient of one row w.r.t. x_k: a * (p_k - [k == y]) + b * (W p_k - w_k), W = sum_k w_k,
  * with a = s w_y (1 - eps) / D, b = s eps / (c D); the chain rule through x = z / T adds 1/T. */
+FL_TARGET_CLONES
 int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                        const int64_t *restrict labels, const FL_REAL *restrict sw,
                        const double *restrict cw, int64_t ignore_index, double eps, double inv_t,
@@ -103,14 +142,7 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
             double lse = (double)m + log(S);
             double nll = lse - (double)(z[y] * it);
             double smooth = 0.0;
-            if (eps > 0.0) {
-                double wx = 0.0;
-                if (cw)
-                    for (int64_t k = 0; k < c; k++) wx += cw[k] * (double)(z[k] * it);
-                else
-                    for (int64_t k = 0; k < c; k++) wx += (double)(z[k] * it);
-                smooth = wsum * lse - wx;
-            }
+            if (eps > 0.0) smooth = wsum * lse - FL_FN(row_wdot)(z, c, it, cw);
             double row = (1.0 - eps) * wy * nll + (eps / (double)c) * smooth;
             if (loss) loss[i] = (FL_REAL)(s * row);
             acc += s * row;
@@ -139,6 +171,7 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
  * t'_k = (1 - eps) t_k + eps / c, a row's loss is -sum_k w_k t'_k log p_k = B lse - A with
  * A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k; its gradient w.r.t. x_k is B p_k - w_k t'_k.
  * 'mean' divides by the number of rows (the summed sample weights), not by class weights. */
+FL_TARGET_CLONES
 int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                       const FL_REAL *restrict target, const FL_REAL *restrict sw,
                       const double *restrict cw, double eps, double inv_t, int reduction,
@@ -175,13 +208,21 @@ int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
             FL_REAL m = FL_FN(row_max)(z, c, it);
             double S = FL_FN(row_expsum)(z, c, it, m, g);
             double lse = (double)m + log(S);
+            double la[FL_LANES] = {0}, lb[FL_LANES] = {0};
+            for (int64_t k0 = 0; k0 < c; k0 += FL_LANES) {
+                int64_t len = c - k0 < FL_LANES ? c - k0 : FL_LANES;
+                for (int64_t j = 0; j < len; j++) {
+                    double wt = (cw ? cw[k0 + j] : 1.0) * (keep * (double)t[k0 + j] + spread);
+                    /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no
+                     * target mass contributes nothing, as 0 log 0 = 0 demands. */
+                    la[j] += wt != 0.0 ? wt * (double)(z[k0 + j] * it) : 0.0;
+                    lb[j] += wt;
+                }
+            }
             double A = 0.0, B = 0.0;
-            for (int64_t k = 0; k < c; k++) {
-                double wt = (cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
-                /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no target
-                 * mass contributes nothing, as 0 log 0 = 0 demands. */
-                if (wt != 0.0) A += wt * (double)(z[k] * it);
-                B += wt;
+            for (int j = 0; j < FL_LANES; j++) {
+                A += la[j];
+                B += lb[j];
             }
             double row = B * lse - A;
             if (loss) loss[i] = (FL_REAL)(s * row);

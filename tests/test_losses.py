@@ -44,9 +44,13 @@ def test_matches_reference(case, reduction, dtype, sw, rng):
         assert np.ndim(value) == 0 and value.dtype == dtype
     _assert_close(value, ref_value, dtype, "value")
     _assert_close(grad, ref_grad, dtype, "gradient")
-    # the three entry points agree bit for bit
-    np.testing.assert_array_equal(case.loss(*args, reduction=reduction, **kw), value)
-    np.testing.assert_array_equal(case.loss.grad(*args, reduction=reduction, **kw), grad)
+    # the three entry points agree to a few ulp (each is one specialisation of the kernel loop,
+    # which the compiler may vectorise differently: vector exp/log differ from scalar by ~1 ulp)
+    ulps = 8 * np.finfo(dtype).eps
+    np.testing.assert_allclose(case.loss(*args, reduction=reduction, **kw), value, rtol=ulps,
+                               atol=ulps * np.max(np.abs(value), initial=0))
+    np.testing.assert_allclose(case.loss.grad(*args, reduction=reduction, **kw), grad, rtol=ulps,
+                               atol=ulps * np.max(np.abs(grad), initial=0))
 
 
 @pytest.mark.parametrize("case,reduction", list(_cases_with_reductions()))

@@ -11,7 +11,8 @@ from ._api import get_num_threads
 
 
 def show_config(print_out: bool = True) -> dict:
-    """Report how this fastloss was built and what it will use: OpenMP, threads, platform."""
+    """Report how this fastloss was built and what it will use: the SIMD clone chosen for this
+    CPU, vector math, OpenMP, threads, platform. Returns the facts as a dict."""
     from . import __version__
 
     info = {
@@ -19,6 +20,8 @@ def show_config(print_out: bool = True) -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "simd": _kernels.simd_path(),
+        "vector_math": "glibc libmvec" if _kernels.have_libmvec() else "scalar libm",
         "openmp": _kernels.have_openmp(),
         "threads": get_num_threads(),
     }

@@ -6,11 +6,17 @@ flattened from fastloss._api; no logic lives here beyond choosing the kernel."""
 
 from libc.stdint cimport int64_t
 
+cimport numpy as cnp
+
+cnp.import_array()
+
 cdef extern from "fastloss.h" nogil:
     ctypedef struct fl_params:
         double delta
     int fl_default_threads()
     int fl_have_openmp()
+    const char* fl_simd_path()
+    int fl_have_libmvec()
 
     int fl_ce_index_f32(int64_t, int64_t, const float*, const int64_t*, const float*, const double*,
                         int64_t, double, double, int, float*, float*, double*, int64_t*, int)
@@ -67,6 +73,14 @@ def have_openmp():
     return bool(fl_have_openmp())
 
 
+def simd_path():
+    return fl_simd_path().decode()
+
+
+def have_libmvec():
+    return bool(fl_have_libmvec())
+
+
 cdef inline const real* _in(const real[::1] a) noexcept:
     return NULL if a is None or a.shape[0] == 0 else &a[0]
 
@@ -83,98 +97,132 @@ cdef inline const double* _dbl(const double[::1] a) noexcept:
     return NULL if a is None or a.shape[0] == 0 else &a[0]
 
 
-def elementwise(str name, const real[::1] x, const real[::1] y, const real[::1] sw,
-                double delta, int reduction, double denom_scale,
-                real[::1] loss, real[::1] grad, int n_threads):
+cdef inline char* _arr(object a, int typenum, Py_ssize_t size, bint writable) except? NULL:
+    """Data pointer of an array the Python layer prepared (None gives NULL). The checks are
+    cheap and keep a wrong call from reading out of bounds."""
+    if a is None:
+        return NULL
+    cdef cnp.ndarray arr = <cnp.ndarray?>a
+    if (cnp.PyArray_TYPE(arr) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            or cnp.PyArray_SIZE(arr) != size or (writable and not cnp.PyArray_ISWRITEABLE(arr))):
+        raise ValueError(
+            f"fastloss internal: expected a C-contiguous array of type {typenum} and size {size}, "
+            f"got {a.dtype} {a.shape}")
+    return <char*>cnp.PyArray_DATA(arr)
+
+
+cdef inline int _real_type(object x) except -1:
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray?>x)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        raise TypeError(f"fastloss internal: float32 or float64 expected, got {x.dtype}")
+    return t
+
+
+def elementwise(str name, x, y, sw, double delta, int reduction, double denom_scale, loss, grad,
+                int n_threads):
     cdef int k = _EW_INDEX[name]
     cdef fl_params prm
     prm.delta = delta
     cdef double value = 0.0
     cdef int rc
-    cdef int64_t n = x.shape[0]
-    cdef const real* px = _in(x)
-    cdef const real* py = _in(y)
-    cdef const real* pw = _in(sw)
-    cdef real* pl = _out(loss)
-    cdef real* pg = _out(grad)
+    cdef int t = _real_type(x)
+    cdef int64_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef char* px = _arr(x, t, n, False)
+    cdef char* py = _arr(y, t, n, False)
+    cdef char* pw = _arr(sw, t, n, False)
+    cdef char* pl = _arr(loss, t, n, True)
+    cdef char* pg = _arr(grad, t, n, True)
     with nogil:
-        if real is float:
-            rc = _EW_F32[k](n, px, py, pw, &prm, reduction, denom_scale, pl, pg, &value, n_threads)
+        if t == cnp.NPY_FLOAT32:
+            rc = _EW_F32[k](n, <float*>px, <float*>py, <float*>pw, &prm, reduction, denom_scale,
+                            <float*>pl, <float*>pg, &value, n_threads)
         else:
-            rc = _EW_F64[k](n, px, py, pw, &prm, reduction, denom_scale, pl, pg, &value, n_threads)
+            rc = _EW_F64[k](n, <double*>px, <double*>py, <double*>pw, &prm, reduction, denom_scale,
+                            <double*>pl, <double*>pg, &value, n_threads)
     return rc, value, -1
 
 
-def check_binary_targets(const real[::1] y):
+def check_binary_targets(y):
     cdef int64_t bad = -1
     cdef int rc
-    cdef const real* py = _in(y)
+    cdef int t = _real_type(y)
+    cdef int64_t n = cnp.PyArray_SIZE(<cnp.ndarray>y)
+    cdef char* py = _arr(y, t, n, False)
     with nogil:
-        if real is float:
-            rc = fl_check_binary_targets_f32(y.shape[0], py, &bad)
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_check_binary_targets_f32(n, <float*>py, &bad)
         else:
-            rc = fl_check_binary_targets_f64(y.shape[0], py, &bad)
+            rc = fl_check_binary_targets_f64(n, <double*>py, &bad)
     return rc, 0.0, bad
 
 
-def ce_index(int64_t n, int64_t c, const real[::1] logits, const int64_t[::1] labels,
-             const real[::1] sw, const double[::1] cw, int64_t ignore_index, double eps,
-             double inv_t, int reduction, real[::1] loss, real[::1] grad, int n_threads):
+def ce_index(int64_t n, int64_t c, logits, labels, sw, cw, int64_t ignore_index, double eps,
+             double inv_t, int reduction, loss, grad, int n_threads):
     cdef double value = 0.0
     cdef int64_t bad = -1
     cdef int rc
-    cdef const real* pz = _in(logits)
-    cdef const int64_t* py = _lab(labels)
-    cdef const real* pw = _in(sw)
-    cdef const double* pc = _dbl(cw)
-    cdef real* pl = _out(loss)
-    cdef real* pg = _out(grad)
+    cdef int t = _real_type(logits)
+    cdef char* pz = _arr(logits, t, n * c, False)
+    cdef char* py = _arr(labels, cnp.NPY_INT64, n, False)
+    cdef char* pw = _arr(sw, t, n, False)
+    cdef char* pc = _arr(cw, cnp.NPY_FLOAT64, c, False)
+    cdef char* pl = _arr(loss, t, n, True)
+    cdef char* pg = _arr(grad, t, n * c, True)
     with nogil:
-        if real is float:
-            rc = fl_ce_index_f32(n, c, pz, py, pw, pc, ignore_index, eps, inv_t, reduction,
-                                 pl, pg, &value, &bad, n_threads)
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_ce_index_f32(n, c, <float*>pz, <int64_t*>py, <float*>pw, <double*>pc,
+                                 ignore_index, eps, inv_t, reduction, <float*>pl, <float*>pg,
+                                 &value, &bad, n_threads)
         else:
-            rc = fl_ce_index_f64(n, c, pz, py, pw, pc, ignore_index, eps, inv_t, reduction,
-                                 pl, pg, &value, &bad, n_threads)
+            rc = fl_ce_index_f64(n, c, <double*>pz, <int64_t*>py, <double*>pw, <double*>pc,
+                                 ignore_index, eps, inv_t, reduction, <double*>pl, <double*>pg,
+                                 &value, &bad, n_threads)
     return rc, value, bad
 
 
-def ce_prob(int64_t n, int64_t c, const real[::1] logits, const real[::1] target,
-            const real[::1] sw, const double[::1] cw, double eps, double inv_t, int reduction,
-            real[::1] loss, real[::1] grad, int n_threads):
+def ce_prob(int64_t n, int64_t c, logits, target, sw, cw, double eps, double inv_t,
+            int reduction, loss, grad, int n_threads):
     cdef double value = 0.0
     cdef int rc
-    cdef const real* pz = _in(logits)
-    cdef const real* pt = _in(target)
-    cdef const real* pw = _in(sw)
-    cdef const double* pc = _dbl(cw)
-    cdef real* pl = _out(loss)
-    cdef real* pg = _out(grad)
+    cdef int t = _real_type(logits)
+    cdef char* pz = _arr(logits, t, n * c, False)
+    cdef char* pt = _arr(target, t, n * c, False)
+    cdef char* pw = _arr(sw, t, n, False)
+    cdef char* pc = _arr(cw, cnp.NPY_FLOAT64, c, False)
+    cdef char* pl = _arr(loss, t, n, True)
+    cdef char* pg = _arr(grad, t, n * c, True)
     with nogil:
-        if real is float:
-            rc = fl_ce_prob_f32(n, c, pz, pt, pw, pc, eps, inv_t, reduction, pl, pg, &value, n_threads)
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_ce_prob_f32(n, c, <float*>pz, <float*>pt, <float*>pw, <double*>pc, eps, inv_t,
+                                reduction, <float*>pl, <float*>pg, &value, n_threads)
         else:
-            rc = fl_ce_prob_f64(n, c, pz, pt, pw, pc, eps, inv_t, reduction, pl, pg, &value, n_threads)
+            rc = fl_ce_prob_f64(n, c, <double*>pz, <double*>pt, <double*>pw, <double*>pc, eps,
+                                inv_t, reduction, <double*>pl, <double*>pg, &value, n_threads)
     return rc, value, -1
 
 
-def dice(int64_t o_n, int64_t c, int64_t inner, const real[::1] pred, const real[::1] target,
-         const int64_t[::1] labels, const real[::1] sw, double smooth, bint from_logits,
-         int reduction, real[::1] loss, real[::1] grad, int n_threads):
+def dice(int64_t o_n, int64_t c, int64_t inner, pred, target, labels, sw, double smooth,
+         bint from_logits, int reduction, loss, grad, int n_threads):
     cdef double value = 0.0
     cdef int64_t bad = -1
     cdef int rc
-    cdef const real* pp = _in(pred)
-    cdef const real* pt = _in(target)
-    cdef const int64_t* pl_ = _lab(labels)
-    cdef const real* pw = _in(sw)
-    cdef real* pl = _out(loss)
-    cdef real* pg = _out(grad)
+    cdef int t = _real_type(pred)
+    cdef int64_t size = o_n * c * inner
+    cdef char* pp = _arr(pred, t, size, False)
+    cdef char* pt = _arr(target, t, size, False)
+    cdef char* plab = _arr(labels, cnp.NPY_INT64, o_n * inner, False)
+    cdef char* pw = _arr(sw, t, o_n * c, False)
+    cdef char* pl = _arr(loss, t, o_n * c, True)
+    cdef char* pg = _arr(grad, t, size, True)
+    if pt == NULL and plab == NULL:
+        raise ValueError("fastloss internal: dice needs target or labels")
     with nogil:
-        if real is float:
-            rc = fl_dice_f32(o_n, c, inner, pp, pt, pl_, pw, smooth, from_logits, reduction,
-                             pl, pg, &value, &bad, n_threads)
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_dice_f32(o_n, c, inner, <float*>pp, <float*>pt, <int64_t*>plab, <float*>pw,
+                             smooth, from_logits, reduction, <float*>pl, <float*>pg, &value, &bad,
+                             n_threads)
         else:
-            rc = fl_dice_f64(o_n, c, inner, pp, pt, pl_, pw, smooth, from_logits, reduction,
-                             pl, pg, &value, &bad, n_threads)
+            rc = fl_dice_f64(o_n, c, inner, <double*>pp, <double*>pt, <int64_t*>plab, <double*>pw,
+                             smooth, from_logits, reduction, <double*>pl, <double*>pg, &value, &bad,
+                             n_threads)
     return rc, value, bad
