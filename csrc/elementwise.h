@@ -42,34 +42,19 @@
         int64_t lo, int64_t hi, const FL_REAL *restrict x, const FL_REAL *restrict y,            \
         const FL_REAL *restrict sw, const fl_params *prm, FL_REAL gs, FL_REAL *restrict loss,    \
         FL_REAL *restrict grad, int has_y, int has_sw, int want_loss, int want_grad) {          \
-        double lanes[FL_LANES] = {0};                                                           \
-        int64_t i = lo;                                                                         \
-        for (; i + FL_LANES <= hi; i += FL_LANES) {                                             \
-            for (int j = 0; j < FL_LANES; j++) {                                                \
-                FL_REAL l, g;                                                                   \
-                POINT(x[i + j], has_y ? y[i + j] : (FL_REAL)0, prm, &l, &g);                    \
-                if (has_sw) {                                                                   \
-                    l *= sw[i + j];                                                             \
-                    g *= sw[i + j];                                                             \
-                }                                                                               \
-                lanes[j] += (double)l;                                                          \
-                if (want_loss) loss[i + j] = l;                                                 \
-                if (want_grad) grad[i + j] = gs * g;                                            \
-            }                                                                                   \
-        }                                                                                       \
-        for (int j = 0; i < hi; i++, j++) {                                                     \
+        double acc = 0.0;                                                                       \
+        _Pragma("omp simd reduction(+ : acc)")                                                  \
+        for (int64_t i = lo; i < hi; i++) {                                                     \
             FL_REAL l, g;                                                                       \
             POINT(x[i], has_y ? y[i] : (FL_REAL)0, prm, &l, &g);                                \
             if (has_sw) {                                                                       \
                 l *= sw[i];                                                                     \
                 g *= sw[i];                                                                     \
             }                                                                                   \
-            lanes[j] += (double)l;                                                              \
+            acc += (double)l;                                                                   \
             if (want_loss) loss[i] = l;                                                         \
             if (want_grad) grad[i] = gs * g;                                                    \
         }                                                                                       \
-        double acc = 0.0;                                                                       \
-        for (int j = 0; j < FL_LANES; j++) acc += lanes[j];                                     \
         return acc;                                                                             \
     }                                                                                           \
     FL_TARGET_CLONES                                                                            \

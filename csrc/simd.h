@@ -9,17 +9,17 @@
  *    -O3 -fno-math-errno vectorise loops that call them while inf/NaN keep their IEEE meaning
  *    (see shared/BUILD-NOTES.md; ~2 ulp vs ~0.5 ulp for the scalar calls). log1p is left out:
  *    its vector form needs glibc 2.35.
- * 3. Lane accumulators: a sum written as one running scalar cannot be vectorised without
- *    reassociation (-ffast-math). The kernels instead accumulate into FL_LANES independent
- *    partial sums, element j of a block into lane j % FL_LANES, and add the lanes in a fixed
- *    order: vectorisable, and still the same bits for any thread count. */
+ * 3. Vector reductions: a sum written as one running scalar cannot be vectorised without
+ *    reassociation, which only -ffast-math would allow globally. Each reduction loop instead
+ *    carries `#pragma omp simd reduction(...)` (honoured with -fopenmp-simd even when OpenMP
+ *    threading is off), which allows exactly that loop to keep one partial sum per vector lane.
+ *    The order of additions then depends on the vector width of the clone the CPU runs, never
+ *    on the thread count, so results stay bit-identical for any number of threads.  */
 #ifndef FASTLOSS_SIMD_H
 #define FASTLOSS_SIMD_H
 
 #include <math.h>
 #include <stdint.h>
-
-#define FL_LANES 16
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
     !defined(FL_NO_DISPATCH)

@@ -7,65 +7,44 @@
  * to a 0/0. Each row is read three times from memory that stays hot in cache (max, exp-sum,
  * gradient) and the exponentials are computed once: they are parked in the gradient row. */
 
-/* Row max of x = z * inv_t (inv_t > 0, so max(z) * inv_t), kept in FL_LANES running maxima so
- * the loop vectorises. NaN does not win the comparison; it still reaches the result through the
- * exponential sum. */
+/* Row max of x = z * inv_t (inv_t > 0, so max(z) * inv_t). A NaN in the row may or may not win
+ * the comparison; either way it reaches the result through the exponential sum. */
 static inline FL_REAL FL_FN(row_max)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t) {
-    FL_REAL mm[FL_LANES];
-    for (int j = 0; j < FL_LANES; j++) mm[j] = -INFINITY;
-    int64_t k = 0;
-    for (; k + FL_LANES <= c; k += FL_LANES)
-        for (int j = 0; j < FL_LANES; j++) mm[j] = z[k + j] > mm[j] ? z[k + j] : mm[j];
-    for (int j = 0; k < c; k++, j++) mm[j] = z[k] > mm[j] ? z[k] : mm[j];
-    FL_REAL m = mm[0];
-    for (int j = 1; j < FL_LANES; j++) m = mm[j] > m ? mm[j] : m;
+    FL_REAL m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int64_t k = 0; k < c; k++) m = z[k] > m ? z[k] : m;
     return m * inv_t;
 }
 
-/* S = sum exp(x_k - m), accumulated in double over FL_LANES lanes; the exponentials go to e
- * (may be NULL). */
+/* S = sum exp(x_k - m), accumulated in double; the exponentials go to e (may be NULL). */
 static inline double FL_FN(row_expsum)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
                                         FL_REAL m, FL_REAL *restrict e) {
-    double acc[FL_LANES] = {0};
-    int64_t k = 0;
+    double s = 0.0;
     if (e) {
-        for (; k + FL_LANES <= c; k += FL_LANES)
-            for (int j = 0; j < FL_LANES; j++) {
-                FL_REAL v = FL_EXP(z[k + j] * inv_t - m);
-                e[k + j] = v;
-                acc[j] += (double)v;
-            }
-        for (int j = 0; k < c; k++, j++) {
+#pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < c; k++) {
             FL_REAL v = FL_EXP(z[k] * inv_t - m);
             e[k] = v;
-            acc[j] += (double)v;
+            s += (double)v;
         }
     } else {
-        for (; k + FL_LANES <= c; k += FL_LANES)
-            for (int j = 0; j < FL_LANES; j++) acc[j] += (double)FL_EXP(z[k + j] * inv_t - m);
-        for (int j = 0; k < c; k++, j++) acc[j] += (double)FL_EXP(z[k] * inv_t - m);
+#pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < c; k++) s += (double)FL_EXP(z[k] * inv_t - m);
     }
-    double s = 0.0;
-    for (int j = 0; j < FL_LANES; j++) s += acc[j];
     return s;
 }
 
 /* sum_k w_k x_k (w_k = 1 without class weights), for the label-smoothing term. */
 static inline double FL_FN(row_wdot)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
                                       const double *restrict cw) {
-    double acc[FL_LANES] = {0};
-    int64_t k = 0;
-    if (cw) {
-        for (; k + FL_LANES <= c; k += FL_LANES)
-            for (int j = 0; j < FL_LANES; j++) acc[j] += cw[k + j] * (double)(z[k + j] * inv_t);
-        for (int j = 0; k < c; k++, j++) acc[j] += cw[k] * (double)(z[k] * inv_t);
-    } else {
-        for (; k + FL_LANES <= c; k += FL_LANES)
-            for (int j = 0; j < FL_LANES; j++) acc[j] += (double)(z[k + j] * inv_t);
-        for (int j = 0; k < c; k++, j++) acc[j] += (double)(z[k] * inv_t);
-    }
     double s = 0.0;
-    for (int j = 0; j < FL_LANES; j++) s += acc[j];
+    if (cw) {
+#pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < c; k++) s += cw[k] * (double)(z[k] * inv_t);
+    } else {
+#pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < c; k++) s += (double)(z[k] * inv_t);
+    }
     return s;
 }
 
@@ -208,21 +187,14 @@ int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
             FL_REAL m = FL_FN(row_max)(z, c, it);
             double S = FL_FN(row_expsum)(z, c, it, m, g);
             double lse = (double)m + log(S);
-            double la[FL_LANES] = {0}, lb[FL_LANES] = {0};
-            for (int64_t k0 = 0; k0 < c; k0 += FL_LANES) {
-                int64_t len = c - k0 < FL_LANES ? c - k0 : FL_LANES;
-                for (int64_t j = 0; j < len; j++) {
-                    double wt = (cw ? cw[k0 + j] : 1.0) * (keep * (double)t[k0 + j] + spread);
-                    /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no
-                     * target mass contributes nothing, as 0 log 0 = 0 demands. */
-                    la[j] += wt != 0.0 ? wt * (double)(z[k0 + j] * it) : 0.0;
-                    lb[j] += wt;
-                }
-            }
             double A = 0.0, B = 0.0;
-            for (int j = 0; j < FL_LANES; j++) {
-                A += la[j];
-                B += lb[j];
+#pragma omp simd reduction(+ : A, B)
+            for (int64_t k = 0; k < c; k++) {
+                double wt = (cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
+                /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no target
+                 * mass contributes nothing, as 0 log 0 = 0 demands. */
+                A += wt != 0.0 ? wt * (double)(z[k] * it) : 0.0;
+                B += wt;
             }
             double row = B * lse - A;
             if (loss) loss[i] = (FL_REAL)(s * row);
