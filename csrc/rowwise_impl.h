@@ -133,7 +133,8 @@ int FL_FN(fl_logsumexp)(int64_t n, int64_t c, const FL_REAL *restrict z,
  *   loss = w_y / c * sum_{k != y} max(0, z_k)^p,            p in {1, 2}
  *   d loss / d x_k = w_y / c * p z_k^(p-1)  where z_k > 0 (k != y), 0 elsewhere (also at the
  *   kink z_k = 0, as torch), and d loss / d x_y = -sum_{k != y} d loss / d x_k.
- * A NaN z_k is not dropped (torch's `z > 0` test would drop it): it reaches loss and gradient.
+ * A NaN z_k is not dropped (torch's `z > 0` test would drop it): the row's loss and its whole
+ * gradient row become NaN.
  * 'mean' divides by the number of rows (or the summed sample weights), not by class weights,
  * as torch does.
  * IN   n, c, x        rows, classes, n*c scores
@@ -186,9 +187,11 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
             for (int64_t k = 0; k < c; k++) {
                 double zk = base + (double)xi[k];
                 double h = 0.0, dh = 0.0;
-                if (k != y && (zk > 0.0 || isnan(zk))) {
+                if (k != y && zk > 0.0) {
                     h = p == 1 ? zk : zk * zk;
                     dh = p == 1 ? 1.0 : 2.0 * zk;
+                } else if (isnan(zk)) {
+                    h = dh = zk;
                 }
                 sum += h;
                 if (g) {
@@ -197,7 +200,11 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
                     gy += gk;
                 }
             }
-            if (g) g[y] = (FL_REAL)(-gy);
+            if (g) {
+                g[y] = (FL_REAL)(-gy);
+                if (isnan(sum)) /* NaN in the row: the whole row's gradient is NaN */
+                    for (int64_t k = 0; k < c; k++) g[k] = (FL_REAL)NAN;
+            }
             double row = s * wy * inv_c * sum;
             if (loss) loss[i] = (FL_REAL)row;
             acc += row;
@@ -212,9 +219,14 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
 /* Knowledge distillation (Hinton et al. 2015), one pass per row over the student row zs and
  * the teacher row zt. With q = softmax(zs / T), p = softmax(zt / T), s1 = softmax(zs) and the
  * target t (one-hot of a class index, or a probability row with B = sum_k t_k):
- *   KL   = sum_k p_k (log p_k - log q_k) = sum_k p_k (zt_k - zs_k) / T - (lse_t - lse_s)
- *          (sum_k p_k = 1; terms with p_k = 0 are 0, so a -inf teacher logit is fine),
+ *   KL   = sum_k p_k (log p_k - log q_k) = sum_k p_k (xt_k - xs_k) - (log S_t - log S_s)
+ *          with xt_k = zt_k / T - m_t, xs_k = zs_k / T - m_s the shifted exponents exactly as
+ *          fed to exp (sum_k p_k = 1). Differencing those small shifted values, not zt_k - zs_k,
+ *          keeps the first-order terms consistent with S_t, S_s, so a teacher that is the
+ *          student shifted by 1e4 gets a KL of rounding size, not of 1e4 * eps. Terms with
+ *          p_k = 0 are 0, so a -inf teacher logit is fine,
  *   CE   = B lse_1 - sum_k t_k zs_k                (index target: lse_1 - zs_y),
+ *          computed as B log S_1 - sum_k t_k (zs_k - m_1) with lse_1 = m_1 + log S_1,
  *   loss = (1 - a) T^2 KL + a CE,
  *   d loss / d zs_k = (1 - a) T (q_k - p_k) + a (B s1_k - t_k)
  * (the T^2 KL term: T^2 times the chain-rule 1/T times q - p). The student's exponentials at T
@@ -274,29 +286,29 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
             FL_REAL mt = FL_FN(row_max)(u, c, it);
             double Ss = 0.0, S1 = 0.0, St = 0.0, A = 0.0, B = 0.0, Tz = 0.0;
             for (int64_t k = 0; k < c; k++) {
-                FL_REAL es = FL_EXP(s[k] * it - ms);
+                /* the shifted exponents log q_k + log S_s and log p_k + log S_t, as fed to exp */
+                FL_REAL xs = s[k] * it - ms, xt = u[k] * it - mt;
+                FL_REAL es = FL_EXP(xs);
                 FL_REAL e1 = t_is_one ? es : FL_EXP(s[k] - m1);
-                FL_REAL et = FL_EXP(u[k] * it - mt);
+                FL_REAL et = FL_EXP(xt);
                 if (g) g[k] = es;
                 Ss += (double)es;
                 S1 += (double)e1;
                 St += (double)et;
-                if (et != 0) A += (double)et * (((double)u[k] - (double)s[k]) * inv_t);
+                if (et != 0) A += (double)et * ((double)xt - (double)xs);
                 if (t && t[k] != 0) {
                     B += (double)t[k];
-                    Tz += (double)t[k] * (double)s[k];
+                    Tz += (double)t[k] * ((double)s[k] - (double)m1);
                 }
             }
-            double lse_s = (double)ms + log(Ss);
-            double lse_t = (double)mt + log(St);
-            double lse_1 = (double)m1 + log(S1);
-            double kl = A / St - (lse_t - lse_s);
+            double kl = A / St - (log(St) - log(Ss));
+            /* CE with the row max m1 taken out of lse_1 = m1 + log S1 and of every logit */
             double ce;
             if (t) {
-                ce = B * lse_1 - Tz;
+                ce = B * log(S1) - Tz;
             } else {
                 B = 1.0;
-                ce = lse_1 - (double)s[labels[i]];
+                ce = log(S1) - ((double)s[labels[i]] - (double)m1);
             }
             double row = w * (kl_w * kl + alpha * ce);
             if (loss) loss[i] = (FL_REAL)row;

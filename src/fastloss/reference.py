@@ -219,7 +219,7 @@ def distillation(student_logits, teacher_logits, target, *, temperature=4.0, alp
     log_q = log_softmax(s / T)
     log_p = log_softmax(t / T)
     p = np.exp(log_p)
-    kl = np.sum(np.where(p > 0, p * (log_p - np.where(p > 0, log_q, 0.0)), 0.0), axis=-1)
+    kl = np.sum(p * np.where(p > 0, log_p - log_q, 0.0), axis=-1)  # 0 log 0 = 0
     target = np.asarray(target)
     if target.dtype.kind == "f":
         y = np.moveaxis(_f64(target), axis, -1)
