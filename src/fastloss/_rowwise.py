@@ -224,11 +224,13 @@ class RowFunction:
         xc = _class_axis_last(a, ax, dt).reshape(-1)
         return a, dt, ax, c, rest, inv_t, xc
 
-    def _cotangent(self, cotangent, shape, dt, name="cotangent"):
+    @staticmethod
+    def _cotangent(cotangent, shape: tuple, dt) -> np.ndarray:
+        """The cotangent checked against the expected shape, in the compute dtype."""
         v = np.asarray(cotangent)
         if v.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}; got {v.shape}")
-        return v
+            raise ValueError(f"cotangent must have shape {shape}; got {v.shape}")
+        return _real_array(v, "cotangent", dt)
 
 
 class _Softmax(RowFunction):
@@ -249,8 +251,7 @@ class _Softmax(RowFunction):
         softmax: ``y * (v - sum(v * y, axis)) / T``; log_softmax: ``(v - p * sum(v, axis)) / T``.
         """
         a, dt, ax, c, rest, inv_t, xc = self._prepare(x, axis, temperature)
-        v = self._cotangent(cotangent, a.shape, dt)
-        vc = _class_axis_last(_real_array(v, "cotangent", dt), ax, dt).reshape(-1)
+        vc = _class_axis_last(self._cotangent(cotangent, a.shape, dt), ax, dt).reshape(-1)
         out = np.empty(xc.size, dtype=dt)
         rc, _, bad = _kernels.softmax_vjp(xc.size // c, c, xc, vc, inv_t, self._log, out,
                                           _threads["n"])
@@ -263,8 +264,7 @@ class _LogSumExp(RowFunction):
         a, dt, ax, c, rest, inv_t, xc = self._prepare(x, axis, temperature)
         vc = None
         if cotangent is not None:
-            v = self._cotangent(cotangent, rest, dt)
-            vc = _real_array(v, "cotangent", dt).reshape(-1)
+            vc = self._cotangent(cotangent, rest, dt).reshape(-1)
         n = xc.size // c
         out = _empty(want[0], n, dt)
         grad = _empty(want[1], n * c, dt)
