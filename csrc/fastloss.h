@@ -44,6 +44,26 @@ typedef struct {
 FL_DECLARE_ALL(float, f32)
 FL_DECLARE_ALL(double, f64)
 
+/* Row-wise (class-axis) kernels, csrc/rowwise.c: softmax utilities, multi-margin, distillation. */
+#define FL_DECLARE_ROWWISE(T, SUF)                                                              \
+    int fl_softmax_##SUF(int64_t n, int64_t c, const T *z, double inv_t, int log_out, T *out,    \
+                         int n_threads);                                                        \
+    int fl_softmax_vjp_##SUF(int64_t n, int64_t c, const T *z, const T *v, double inv_t,        \
+                             int log_in, T *out, int n_threads);                                \
+    int fl_logsumexp_##SUF(int64_t n, int64_t c, const T *z, const T *cot, double inv_t,        \
+                           T *out, T *grad, int n_threads);                                     \
+    int fl_multi_margin_##SUF(int64_t n, int64_t c, const T *x, const int64_t *labels,          \
+                              const T *sw, const double *cw, int p, double margin,              \
+                              int reduction, T *loss, T *grad, double *value, int64_t *bad,     \
+                              int n_threads);                                                   \
+    int fl_distill_##SUF(int64_t n, int64_t c, const T *zs, const T *zt, const int64_t *labels, \
+                         const T *target, const T *sw, double temperature, double alpha,        \
+                         int reduction, T *loss, T *grad, double *value, int64_t *bad,          \
+                         int n_threads);
+
+FL_DECLARE_ROWWISE(float, f32)
+FL_DECLARE_ROWWISE(double, f64)
+
 /* Build facts for show_config(). */
 int fl_default_threads(void);
 int fl_have_openmp(void);

@@ -16,6 +16,7 @@ from ._api import (
     set_num_threads,
 )
 from ._config import show_config
+from ._rowwise import distillation, log_softmax, logsumexp, multi_margin, softmax
 
 __version__ = "0.1.0"
 
@@ -30,3 +31,4 @@ __all__ = [
     "set_num_threads",
     "show_config",
 ]
+__all__ += ["distillation", "log_softmax", "logsumexp", "multi_margin", "softmax"]

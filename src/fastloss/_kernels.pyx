@@ -226,3 +226,111 @@ def dice(int64_t o_n, int64_t c, int64_t inner, pred, target, labels, sw, double
                              smooth, from_logits, reduction, <double*>pl, <double*>pg, &value, &bad,
                              n_threads)
     return rc, value, bad
+
+
+# --------------------------------------------------------------------------------------------
+# Row-wise (class-axis) kernels, csrc/rowwise.c
+
+cdef extern from "fastloss.h" nogil:
+    int fl_softmax_f32(int64_t, int64_t, const float*, double, int, float*, int)
+    int fl_softmax_f64(int64_t, int64_t, const double*, double, int, double*, int)
+    int fl_softmax_vjp_f32(int64_t, int64_t, const float*, const float*, double, int, float*, int)
+    int fl_softmax_vjp_f64(int64_t, int64_t, const double*, const double*, double, int, double*, int)
+    int fl_logsumexp_f32(int64_t, int64_t, const float*, const float*, double, float*, float*, int)
+    int fl_logsumexp_f64(int64_t, int64_t, const double*, const double*, double, double*, double*, int)
+    int fl_multi_margin_f32(int64_t, int64_t, const float*, const int64_t*, const float*, const double*,
+                            int, double, int, float*, float*, double*, int64_t*, int)
+    int fl_multi_margin_f64(int64_t, int64_t, const double*, const int64_t*, const double*, const double*,
+                            int, double, int, double*, double*, double*, int64_t*, int)
+    int fl_distill_f32(int64_t, int64_t, const float*, const float*, const int64_t*, const float*,
+                       const float*, double, double, int, float*, float*, double*, int64_t*, int)
+    int fl_distill_f64(int64_t, int64_t, const double*, const double*, const int64_t*, const double*,
+                       const double*, double, double, int, double*, double*, double*, int64_t*, int)
+
+
+def softmax(int64_t n, int64_t c, const real[::1] z, double inv_t, bint log_out, real[::1] out,
+            int n_threads):
+    cdef int rc
+    cdef const real* pz = _in(z)
+    cdef real* po = _out(out)
+    with nogil:
+        if real is float:
+            rc = fl_softmax_f32(n, c, pz, inv_t, log_out, po, n_threads)
+        else:
+            rc = fl_softmax_f64(n, c, pz, inv_t, log_out, po, n_threads)
+    return rc, 0.0, -1
+
+
+def softmax_vjp(int64_t n, int64_t c, const real[::1] z, const real[::1] v, double inv_t,
+                bint log_in, real[::1] out, int n_threads):
+    cdef int rc
+    cdef const real* pz = _in(z)
+    cdef const real* pv = _in(v)
+    cdef real* po = _out(out)
+    with nogil:
+        if real is float:
+            rc = fl_softmax_vjp_f32(n, c, pz, pv, inv_t, log_in, po, n_threads)
+        else:
+            rc = fl_softmax_vjp_f64(n, c, pz, pv, inv_t, log_in, po, n_threads)
+    return rc, 0.0, -1
+
+
+def logsumexp(int64_t n, int64_t c, const real[::1] z, const real[::1] cot, double inv_t,
+              real[::1] out, real[::1] grad, int n_threads):
+    cdef int rc
+    cdef const real* pz = _in(z)
+    cdef const real* pc = _in(cot)
+    cdef real* po = _out(out)
+    cdef real* pg = _out(grad)
+    with nogil:
+        if real is float:
+            rc = fl_logsumexp_f32(n, c, pz, pc, inv_t, po, pg, n_threads)
+        else:
+            rc = fl_logsumexp_f64(n, c, pz, pc, inv_t, po, pg, n_threads)
+    return rc, 0.0, -1
+
+
+def multi_margin(int64_t n, int64_t c, const real[::1] x, const int64_t[::1] labels,
+                 const real[::1] sw, const double[::1] cw, int p, double margin, int reduction,
+                 real[::1] loss, real[::1] grad, int n_threads):
+    cdef double value = 0.0
+    cdef int64_t bad = -1
+    cdef int rc
+    cdef const real* px = _in(x)
+    cdef const int64_t* py = _lab(labels)
+    cdef const real* pw = _in(sw)
+    cdef const double* pc = _dbl(cw)
+    cdef real* pl = _out(loss)
+    cdef real* pg = _out(grad)
+    with nogil:
+        if real is float:
+            rc = fl_multi_margin_f32(n, c, px, py, pw, pc, p, margin, reduction, pl, pg, &value,
+                                     &bad, n_threads)
+        else:
+            rc = fl_multi_margin_f64(n, c, px, py, pw, pc, p, margin, reduction, pl, pg, &value,
+                                     &bad, n_threads)
+    return rc, value, bad
+
+
+def distill(int64_t n, int64_t c, const real[::1] zs, const real[::1] zt,
+            const int64_t[::1] labels, const real[::1] target, const real[::1] sw,
+            double temperature, double alpha, int reduction, real[::1] loss, real[::1] grad,
+            int n_threads):
+    cdef double value = 0.0
+    cdef int64_t bad = -1
+    cdef int rc
+    cdef const real* ps = _in(zs)
+    cdef const real* pt = _in(zt)
+    cdef const int64_t* py = _lab(labels)
+    cdef const real* ptg = _in(target)
+    cdef const real* pw = _in(sw)
+    cdef real* pl = _out(loss)
+    cdef real* pg = _out(grad)
+    with nogil:
+        if real is float:
+            rc = fl_distill_f32(n, c, ps, pt, py, ptg, pw, temperature, alpha, reduction, pl, pg,
+                                &value, &bad, n_threads)
+        else:
+            rc = fl_distill_f64(n, c, ps, pt, py, ptg, pw, temperature, alpha, reduction, pl, pg,
+                                &value, &bad, n_threads)
+    return rc, value, bad

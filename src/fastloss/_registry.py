@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from . import _api, reference
+from . import _rowwise as _api_rowwise
 
 
 @dataclass
@@ -112,6 +113,34 @@ def _kl(rng, dtype, shape, sw, log_pred=True, log_target=False, **opts):
     return (pred.astype(dtype), target.astype(dtype)), kw
 
 
+def _multi_margin(rng, dtype, shape, sw, axis=-1, **opts):
+    ax = axis % len(shape)
+    c = shape[ax]
+    rest = shape[:ax] + shape[ax + 1:]
+    scores = (rng.standard_normal(shape) * 1.5).astype(dtype)
+    target = rng.integers(0, c, size=rest)
+    return (scores, target), {"axis": axis, **opts, **_sw(rng, rest, sw)}
+
+
+def _mm_weighted(rng, dtype, shape, sw, **opts):
+    args, kw = _multi_margin(rng, dtype, shape, sw, **opts)
+    kw["weight"] = rng.uniform(0.2, 3.0, size=shape[-1])
+    return args, kw
+
+
+def _distill(rng, dtype, shape, sw, soft=False, axis=-1, **opts):
+    ax = axis % len(shape)
+    c = shape[ax]
+    rest = shape[:ax] + shape[ax + 1:]
+    student = (rng.standard_normal(shape) * 3).astype(dtype)
+    teacher = (rng.standard_normal(shape) * 3).astype(dtype)
+    if soft:
+        target = np.moveaxis(rng.dirichlet(np.ones(c), size=rest), -1, ax).astype(dtype)
+    else:
+        target = rng.integers(0, c, size=rest)
+    return (student, teacher, target), {"axis": axis, **opts, **_sw(rng, rest, sw)}
+
+
 # ----------------------------------------------------------------------------- torch peers
 
 
@@ -127,6 +156,25 @@ def _torch_ce(F, logits, target, **kw):
 
 def _torch_kl(F, pred, target, **kw):
     return F.kl_div(pred, target, **{k: v for k, v in kw.items() if k != "log_pred"})
+
+
+def _torch_multi_margin(F, scores, target, axis=-1, **kw):
+    return F.multi_margin_loss(scores.movedim(axis, -1), target, **kw)
+
+
+def _torch_distill(F, student, teacher, target, temperature=4.0, alpha=0.5, axis=-1,
+                   reduction="mean"):
+    """Hinton et al.'s distillation written with torch ops: KL at T times T^2, CE at T = 1."""
+    s, t, T = student.movedim(axis, -1), teacher.movedim(axis, -1), temperature
+    if target.is_floating_point():
+        target = target.movedim(axis, -1)
+    kl = F.kl_div(F.log_softmax(s / T, dim=-1), F.log_softmax(t / T, dim=-1), log_target=True,
+                  reduction="none").sum(-1)
+    ce = F.cross_entropy(s.reshape(-1, s.shape[-1]),
+                         target.reshape(-1, s.shape[-1]) if target.is_floating_point()
+                         else target.reshape(-1), reduction="none").reshape(kl.shape)
+    per = (1 - alpha) * T * T * kl + alpha * ce
+    return {"none": per, "sum": per.sum(), "mean": per.mean()}[reduction]
 
 
 CE_SMALL, CE_MED, CE_LARGE = (64, 10), (4096, 1000), (4096, 32000)
@@ -166,6 +214,23 @@ CASES = [
     Case("kl_div-probs", _api.kl_div, reference.kl_div, lambda *a: _kl(*a, log_pred=False),
          (6, 5), ((64, 10), (4096, 1000), (4096, 32000)),
          reductions=("none", "sum", "mean", "batchmean")),
+    # row-wise (class-axis) losses, csrc/rowwise_impl.h
+    Case("multi_margin", _api_rowwise.multi_margin, reference.multi_margin, _multi_margin,
+         (13, 7), (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_multi_margin),
+    Case("multi_margin-p2-margin-weight", _api_rowwise.multi_margin, reference.multi_margin,
+         lambda *a: _mm_weighted(*a, p=2, margin=0.6), (13, 7), (CE_SMALL, CE_MED, CE_LARGE),
+         torch=_torch_multi_margin),
+    Case("multi_margin-axis0", _api_rowwise.multi_margin, reference.multi_margin,
+         lambda *a: _multi_margin(*a, axis=0, margin=1.3), (7, 13),
+         ((10, 64), (1000, 4096), (32000, 4096)), torch=_torch_multi_margin),
+    Case("distillation", _api_rowwise.distillation, reference.distillation, _distill, (13, 7),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_distill),
+    Case("distillation-soft-T2", _api_rowwise.distillation, reference.distillation,
+         lambda *a: _distill(*a, soft=True, temperature=2.0, alpha=0.3), (13, 7),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_distill),
+    Case("distillation-T1-axis0", _api_rowwise.distillation, reference.distillation,
+         lambda *a: _distill(*a, axis=0, temperature=1.0, alpha=0.7), (7, 13),
+         ((10, 64), (1000, 4096), (32000, 4096)), torch=_torch_distill),
 ]
 
 BY_ID = {c.id: c for c in CASES}

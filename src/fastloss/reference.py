@@ -156,3 +156,80 @@ def dice(pred, target, *, axis=1, smooth=1.0, from_logits=False, reduction="mean
         # softmax Jacobian: dL/dx_k = p_k (dL/dp_k - sum_j p_j dL/dp_j)
         dp = p * (dp - np.sum(p * dp, axis=ax, keepdims=True))
     return value, dp
+
+
+# ---------------------------------------------------------------------------- row-wise
+
+
+def multi_margin(pred, target, *, p=1, margin=1.0, weight=None, axis=-1, reduction="mean",
+                 sample_weight=None):
+    """torch.nn.functional.multi_margin_loss: w_y / C * sum_{i != y} max(0, margin - x_y + x_i)^p,
+    'mean' over samples (not over class weights)."""
+    x = np.moveaxis(_f64(pred), axis, -1)
+    c = x.shape[-1]
+    y = np.asarray(target)
+    onehot = np.eye(c)[y]
+    cw = np.ones(c) if weight is None else _f64(weight)
+    wy = cw[y]
+    x_y = np.sum(onehot * x, axis=-1, keepdims=True)
+    z = margin - x_y + x
+    active = (z > 0) & (onehot == 0)
+    h = np.where(active, z**p, 0.0)
+    loss = wy * h.sum(axis=-1) / c
+    dz = np.where(active, p * z ** (p - 1), 0.0) * (wy / c)[..., None]  # d loss / d x_i, i != y
+    dx = dz - onehot * dz.sum(axis=-1, keepdims=True)
+    value, dx = _reduce_rows(loss, dx, _weights(sample_weight, loss.shape), reduction)
+    return value, np.moveaxis(dx, -1, axis)
+
+
+def _reduce_rows(per_row, drow, w, reduction):
+    """Like _reduce for per-row losses whose derivative has a trailing class axis."""
+    value = {"none": w * per_row, "sum": np.sum(w * per_row),
+             "mean": np.sum(w * per_row) / np.sum(w)}[reduction]
+    scale = w / np.sum(w) if reduction == "mean" else w
+    return value, scale[..., None] * drow
+
+
+def softmax(x, *, axis=-1, temperature=1.0):
+    return np.exp(log_softmax(_f64(x) / temperature, axis=axis))
+
+
+def logsumexp(x, *, axis=-1, temperature=1.0):
+    z = _f64(x) / temperature
+    m = np.max(z, axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(z - m), axis=axis))
+
+
+def softmax_vjp(x, v, *, axis=-1, temperature=1.0, log=False):
+    """Gradient of sum(v * f(x / T)) for f = softmax (log=False) or log_softmax (log=True)."""
+    p = softmax(x, axis=axis, temperature=temperature)
+    v = _f64(v)
+    if log:
+        return (v - p * np.sum(v, axis=axis, keepdims=True)) / temperature
+    return p * (v - np.sum(v * p, axis=axis, keepdims=True)) / temperature
+
+
+def distillation(student_logits, teacher_logits, target, *, temperature=4.0, alpha=0.5, axis=-1,
+                 reduction="mean", sample_weight=None):
+    """(1 - alpha) T^2 KL(softmax(t/T) || softmax(s/T)) + alpha CE(s, target), per row."""
+    T = temperature
+    s = np.moveaxis(_f64(student_logits), axis, -1)
+    t = np.moveaxis(_f64(teacher_logits), axis, -1)
+    c = s.shape[-1]
+    log_q = log_softmax(s / T)
+    log_p = log_softmax(t / T)
+    p = np.exp(log_p)
+    kl = np.sum(p * np.where(p > 0, log_p - log_q, 0.0), axis=-1)  # 0 log 0 = 0
+    target = np.asarray(target)
+    if target.dtype.kind == "f":
+        y = np.moveaxis(_f64(target), axis, -1)
+    else:
+        y = np.eye(c)[target]
+    log_s1 = log_softmax(s)
+    ce = -np.sum(np.where(y != 0, y * log_s1, 0.0), axis=-1)
+    loss = (1 - alpha) * T**2 * kl + alpha * ce
+    # d/ds of T^2 KL(p || softmax(s/T)) = T (q - p); of CE = (sum y) softmax(s) - y
+    ds = (1 - alpha) * T * (np.exp(log_q) - p) + alpha * (
+        np.sum(y, axis=-1, keepdims=True) * np.exp(log_s1) - y)
+    value, ds = _reduce_rows(loss, ds, _weights(sample_weight, loss.shape), reduction)
+    return value, np.moveaxis(ds, -1, axis)

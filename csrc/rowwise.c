@@ -1,0 +1,12 @@
+#include "fastloss.h"
+#include "numerics.h"
+#include "parallel.h"
+#include "template.h"
+
+#include "type_float.h"
+#include "rowwise_impl.h"
+#include "type_undef.h"
+
+#include "type_double.h"
+#include "rowwise_impl.h"
+#include "type_undef.h"

@@ -1,0 +1,470 @@
+"""Focused tests of the row-wise (class-axis) family: softmax / log_softmax / logsumexp against
+scipy.special, finite differences and torch; multi_margin and distillation regimes the shared
+registry suite does not reach (extremes, kinks, closed forms, validation, torch one-liners)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import fastloss as fl
+from fastloss import reference
+
+from conftest import tol
+
+DTYPES = [np.float32, np.float64]
+UTILS = {"softmax": (fl.softmax, sp.softmax), "log_softmax": (fl.log_softmax, sp.log_softmax),
+         "logsumexp": (fl.logsumexp, sp.logsumexp)}
+
+
+def _close(actual, expected, dtype, what=""):
+    rtol, atol = tol(dtype)
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol,
+                               atol=atol * scale, err_msg=what)
+
+
+def _fd(f, x, rng, n=20, h=1e-6):
+    """Central differences of the scalar f at n random positions of x: (indices, values)."""
+    flat = x.reshape(-1)
+    idx = rng.choice(flat.size, size=min(n, flat.size), replace=False)
+    out = []
+    for i in idx:
+        xp, xm = flat.copy(), flat.copy()
+        xp[i] += h
+        xm[i] -= h
+        out.append((f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h))
+    return idx, np.array(out)
+
+
+# ============================================================================ softmax utilities
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5, 3.0])
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", list(UTILS))
+def test_utility_matches_scipy(name, dtype, axis, temperature, rng):
+    ours, theirs = UTILS[name]
+    x = (rng.standard_normal((4, 6, 5)) * 4).astype(dtype)
+    got = ours(x, axis=axis, temperature=temperature)
+    want = theirs(x.astype(np.float64) / temperature, axis=axis)
+    assert got.dtype == dtype and got.shape == want.shape
+    _close(got, want, dtype, name)
+
+
+@pytest.mark.parametrize("name", list(UTILS))
+def test_utility_float16_is_computed_in_float32(name, rng):
+    ours, _ = UTILS[name]
+    x = rng.standard_normal((7, 9)).astype(np.float16)
+    got = ours(x, temperature=1.5)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, ours(x.astype(np.float32), temperature=1.5).astype(np.float16))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", list(UTILS))
+def test_utility_logits_1e4(name, dtype):
+    ours, theirs = UTILS[name]
+    x = np.array([[1e4, -1e4, 0.0, 3.0], [-1e4, -1e4, -1e4, -1e4], [1e4, 1e4, -1e4, 9999.0]],
+                 dtype=dtype)
+    got = ours(x)
+    want = theirs(x.astype(np.float64), axis=-1)
+    assert np.all(np.isfinite(got))
+    _close(got, want, dtype, name)
+
+
+def test_log_softmax_1e4_exact_in_float32():
+    # log p = x - lse is formed in double, so nothing is lost to cancellation at 1e4
+    got = fl.log_softmax(np.array([1e4, -1e4, 0.0], dtype=np.float32))
+    np.testing.assert_array_equal(got, np.array([0.0, -2e4, -1e4], dtype=np.float32))
+    assert fl.logsumexp(np.array([1e4, 1e4], dtype=np.float32)) == np.float32(1e4 + np.log(2))
+
+
+@pytest.mark.parametrize("name", list(UTILS))
+def test_utility_inf_and_nan_rows_like_scipy(name):
+    ours, theirs = UTILS[name]
+    x = np.array([[np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [np.nan, 1.0, 2.0],
+                  [-np.inf, 0.0, 1.0], [-np.inf, -np.inf, 5.0]])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = theirs(x, axis=-1)
+    # NaN and +-inf positions must agree too (assert_allclose compares them exactly)
+    np.testing.assert_allclose(ours(x), want, rtol=1e-14, atol=0)
+
+
+def test_logsumexp_of_1d_is_a_scalar_and_keeps_dtype(rng):
+    x = rng.standard_normal(11).astype(np.float32)
+    v = fl.logsumexp(x)
+    assert isinstance(v, np.float32)
+    assert v == pytest.approx(sp.logsumexp(x.astype(np.float64)), rel=1e-6)
+    assert fl.logsumexp(x[:, None], axis=0).shape == (1,)
+
+
+def test_utility_empty_batch():
+    x = np.zeros((0, 5))
+    assert fl.softmax(x).shape == (0, 5)
+    assert fl.log_softmax.vjp(x, x).shape == (0, 5)
+    assert fl.logsumexp(x).shape == (0,)
+    assert fl.logsumexp.grad(x).shape == (0, 5)
+
+
+def test_utility_strided_input(rng):
+    big = rng.standard_normal((10, 12))
+    view = big[::-2, 1::3]
+    for name, (ours, theirs) in UTILS.items():
+        np.testing.assert_array_equal(ours(view, axis=0), ours(np.ascontiguousarray(view), axis=0))
+
+
+@pytest.mark.parametrize("name", list(UTILS))
+def test_utility_threads_do_not_change_bits(name, rng, threads):
+    ours, _ = UTILS[name]
+    x = rng.standard_normal((300, 400)).astype(np.float32)
+    threads(1)
+    one = ours(x, temperature=0.7)
+    threads(2)
+    np.testing.assert_array_equal(ours(x, temperature=0.7), one)
+
+
+# ------------------------------------------------------------------------- gradients / vjps
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_vjp_finite_differences(name, axis, rng):
+    ours, theirs = UTILS[name]
+    T = 1.7
+    x = rng.standard_normal((5, 6)) * 2
+    v = rng.standard_normal((5, 6))
+    got = ours.vjp(x, v, axis=axis, temperature=T)
+    assert got.shape == x.shape and got.dtype == np.float64
+    idx, fd = _fd(lambda xx: float(np.sum(v * theirs(xx / T, axis=axis))), x, rng)
+    np.testing.assert_allclose(got.reshape(-1)[idx], fd, rtol=1e-6, atol=1e-8)
+    ref = reference.softmax_vjp(x, v, axis=axis, temperature=T, log=name == "log_softmax")
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_vjp_float32_matches_float64_reference(name, dtype, rng):
+    ours, _ = UTILS[name]
+    x = (rng.standard_normal((8, 10)) * 3).astype(dtype)
+    v = rng.standard_normal((8, 10)).astype(dtype)
+    got = ours.vjp(x, v, temperature=0.8)
+    assert got.dtype == dtype
+    _close(got, reference.softmax_vjp(x, v, temperature=0.8, log=name == "log_softmax"), dtype)
+
+
+def test_vjp_closed_forms(rng):
+    x = rng.standard_normal((6, 4)) * 3
+    T = 2.0
+    # softmax sums to 1 in every row, so a constant cotangent has a zero vjp
+    np.testing.assert_allclose(fl.softmax.vjp(x, np.ones_like(x), temperature=T), 0, atol=1e-16)
+    # with a one-hot cotangent, log_softmax's vjp is the negative cross-entropy gradient
+    y = rng.integers(0, 4, size=6)
+    onehot = np.eye(4)[y]
+    np.testing.assert_allclose(
+        fl.log_softmax.vjp(x, onehot, temperature=T),
+        -fl.cross_entropy.grad(x, y, temperature=T, reduction="sum"), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_logsumexp_grad_and_vjp(axis, rng):
+    T = 0.6
+    x = rng.standard_normal((5, 7)) * 2
+    g = fl.logsumexp.grad(x, axis=axis, temperature=T)
+    np.testing.assert_allclose(g, sp.softmax(x / T, axis=axis) / T, rtol=1e-13)
+    idx, fd = _fd(lambda xx: float(np.sum(sp.logsumexp(xx / T, axis=axis))), x, rng)
+    np.testing.assert_allclose(g.reshape(-1)[idx], fd, rtol=1e-6, atol=1e-8)
+    v, g2 = fl.logsumexp.value_and_grad(x, axis=axis, temperature=T)
+    np.testing.assert_array_equal(g2, g)
+    np.testing.assert_array_equal(v, fl.logsumexp(x, axis=axis, temperature=T))
+    cot = rng.standard_normal(v.shape)
+    np.testing.assert_allclose(fl.logsumexp.vjp(x, cot, axis=axis, temperature=T),
+                               np.expand_dims(cot, axis) * g, rtol=1e-13)
+
+
+def test_logsumexp_grad_1e4_float32():
+    x = np.array([[1e4, -1e4, 1e4]], dtype=np.float32)
+    np.testing.assert_array_equal(fl.logsumexp.grad(x), np.array([[0.5, 0.0, 0.5]], np.float32))
+
+
+def test_softmax_functions_have_vjp_not_grad():
+    assert not hasattr(fl.softmax, "grad") and not hasattr(fl.log_softmax, "grad")
+    assert callable(fl.softmax.vjp) and callable(fl.logsumexp.grad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_utilities_match_torch(dtype, rng):
+    torch = pytest.importorskip("torch")
+    T = 1.3
+    x = (rng.standard_normal((6, 9)) * 3).astype(dtype)
+    v = rng.standard_normal((6, 9)).astype(dtype)
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    for ours, op in ((fl.softmax, torch.softmax), (fl.log_softmax, torch.log_softmax)):
+        xt = torch.from_numpy(x).requires_grad_(True)
+        y = op(xt / T, dim=0)
+        (y * torch.from_numpy(v)).sum().backward()
+        np.testing.assert_allclose(ours(x, axis=0, temperature=T), y.detach().numpy(),
+                                   rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(ours.vjp(x, v, axis=0, temperature=T), xt.grad.numpy(),
+                                   rtol=rtol, atol=rtol)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    y = torch.logsumexp(xt / T, dim=1)
+    y.sum().backward()
+    np.testing.assert_allclose(fl.logsumexp(x, temperature=T), y.detach().numpy(), rtol=rtol)
+    np.testing.assert_allclose(fl.logsumexp.grad(x, temperature=T), xt.grad.numpy(),
+                               rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("name", list(UTILS))
+def test_utility_validation(name):
+    ours, _ = UTILS[name]
+    x = np.ones((3, 4))
+    with pytest.raises(TypeError, match="dtype int64"):
+        ours(np.ones((3, 4), dtype=np.int64))
+    for bad_t in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="temperature"):
+            ours(x, temperature=bad_t)
+    with pytest.raises(ValueError, match="axis=2"):
+        ours(x, axis=2)
+    with pytest.raises(ValueError, match="at least one class"):
+        ours(np.ones((3, 0)))
+    with pytest.raises(ValueError, match="at least one dimension"):
+        ours(np.float64(1.0))
+    with pytest.raises(ValueError, match=r"cotangent must have shape"):
+        ours.vjp(x, np.ones((3, 5)))
+    with pytest.raises(TypeError, match="cotangent"):
+        ours.vjp(x, np.full(x.shape if name != "logsumexp" else (3,), "a"))
+
+
+# ============================================================================ multi_margin
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_logits_1e4(p, dtype, rng):
+    x = (rng.choice([-1e4, 1e4], size=(6, 5)) + rng.standard_normal((6, 5))).astype(dtype)
+    y = rng.integers(0, 5, size=6)
+    for reduction in ("none", "mean"):
+        v, g = fl.multi_margin.value_and_grad(x, y, p=p, reduction=reduction)
+        rv, rg = reference.multi_margin(x, y, p=p, reduction=reduction)
+        assert np.all(np.isfinite(v)) and np.all(np.isfinite(g))
+        _close(v, rv, dtype)
+        _close(g, rg, dtype)
+
+
+def test_multi_margin_kink_matches_torch():
+    """margin - x_y + x_i == 0 exactly: no loss and a zero (sub)gradient there, as in torch."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    x = np.array([[0.0, 1.0, 0.0, 0.5], [2.0, 1.0, 1.5, 0.0]])
+    y = np.array([1, 0])
+    for p in (1, 2):
+        v, g = fl.multi_margin.value_and_grad(x, y, p=p, reduction="sum")
+        xt = torch.from_numpy(x).requires_grad_(True)
+        out = F.multi_margin_loss(xt, torch.from_numpy(y), p=p, reduction="sum")
+        out.backward()
+        assert v == pytest.approx(out.item(), rel=1e-15)
+        np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-15)
+        assert g[0, 0] == 0 and g[0, 2] == 0
+
+
+def test_multi_margin_mean_ignores_class_weights_in_denominator(rng):
+    x = rng.standard_normal((8, 5))
+    y = rng.integers(0, 5, size=8)
+    w = rng.uniform(0.1, 4.0, size=5)
+    none = fl.multi_margin(x, y, weight=w, reduction="none")
+    assert fl.multi_margin(x, y, weight=w) == pytest.approx(none.sum() / 8, rel=1e-14)
+    sw = rng.uniform(0.5, 2.0, size=8)
+    none_w = fl.multi_margin(x, y, weight=w, reduction="none", sample_weight=sw)
+    np.testing.assert_allclose(none_w, sw * none, rtol=1e-14)
+    assert fl.multi_margin(x, y, weight=w, sample_weight=sw) == pytest.approx(
+        none_w.sum() / sw.sum(), rel=1e-14)
+
+
+def test_multi_margin_closed_form():
+    # one row, C = 3, y = 0, margin 1: z = [., 1 - 2 + 1.5, 1 - 2 - 3] = [., 0.5, -4]
+    x = np.array([2.0, 1.5, -3.0])
+    assert fl.multi_margin(x, np.int64(0)) == pytest.approx(0.5 / 3)
+    assert fl.multi_margin(x, np.int64(0), p=2) == pytest.approx(0.25 / 3)
+    np.testing.assert_allclose(fl.multi_margin.grad(x, np.int64(0), p=2), [-1 / 3, 1 / 3, 0])
+
+
+def test_multi_margin_1d_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    x = rng.standard_normal(6)
+    assert fl.multi_margin(x, np.int64(4), margin=0.3) == pytest.approx(
+        F.multi_margin_loss(torch.from_numpy(x), torch.tensor(4), margin=0.3).item(), rel=1e-14)
+
+
+def test_multi_margin_nan_propagates():
+    x = np.array([[np.nan, 0.0, 1.0], [0.0, 1.0, 2.0]])
+    v, g = fl.multi_margin.value_and_grad(x, np.array([1, 2]), reduction="none")
+    assert np.isnan(v[0]) and np.isfinite(v[1])
+    assert np.all(np.isnan(g[0])) and np.all(np.isfinite(g[1]))
+    for p in (1, 2):  # also for p = 1, whose derivative would otherwise be a constant 1
+        assert np.all(np.isnan(fl.multi_margin.grad(x[:1], np.array([2]), p=p)))
+
+
+def test_multi_margin_validation():
+    x = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="class index 4 at flat position 1"):
+        fl.multi_margin(x, np.array([0, 4, 1]))
+    with pytest.raises(ValueError, match="class index -1"):
+        fl.multi_margin(x, np.array([0, 1, -1]))
+    with pytest.raises(TypeError, match="integer class indices"):
+        fl.multi_margin(x, np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        fl.multi_margin(x, np.array([0, 1]))
+    for p in (0, 3, 1.5, "1"):
+        with pytest.raises(ValueError, match="p must be 1 or 2"):
+            fl.multi_margin(x, np.array([0, 1, 2]), p=p)
+    with pytest.raises(ValueError, match="margin"):
+        fl.multi_margin(x, np.array([0, 1, 2]), margin=np.nan)
+    with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
+        fl.multi_margin(x, np.array([0, 1, 2]), weight=np.ones(3))
+    with pytest.raises(ValueError, match="at least one class"):
+        fl.multi_margin(np.zeros((3, 0)), np.array([0, 1, 2]))
+
+
+# ============================================================================ distillation
+
+
+def _torch_hinton(torch, s, t, y, T, alpha, soft=False):
+    """The textbook few lines: batchmean KL at T times T^2, plus CE at T = 1."""
+    import torch.nn.functional as F
+
+    kl = F.kl_div(F.log_softmax(s / T, dim=1), F.log_softmax(t / T, dim=1), log_target=True,
+                  reduction="batchmean") * T * T
+    return (1 - alpha) * kl + alpha * F.cross_entropy(s, y)
+
+
+@pytest.mark.parametrize("soft", [False, True], ids=["labels", "probs"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_distillation_matches_torch_batchmean(dtype, soft, rng):
+    torch = pytest.importorskip("torch")
+    s = (rng.standard_normal((16, 10)) * 3).astype(dtype)
+    t = (rng.standard_normal((16, 10)) * 3).astype(dtype)
+    y = rng.dirichlet(np.ones(10), size=16).astype(dtype) if soft else rng.integers(0, 10, size=16)
+    T, alpha = 4.0, 0.3
+    st = torch.from_numpy(s).requires_grad_(True)
+    want = _torch_hinton(torch, st, torch.from_numpy(t), torch.from_numpy(y), T, alpha)
+    want.backward()
+    v, g = fl.distillation.value_and_grad(s, t, y, temperature=T, alpha=alpha)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    assert v == pytest.approx(want.item(), rel=rtol)
+    np.testing.assert_allclose(g, st.grad.numpy(), rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_distillation_kl_is_batchmean_not_elementwise_mean(rng):
+    s, t = rng.standard_normal((6, 8)), rng.standard_normal((6, 8))
+    y = rng.integers(0, 8, size=6)
+    T = 2.0
+    v = fl.distillation(s, t, y, temperature=T, alpha=0.0)
+    p, log_q = sp.softmax(t / T, axis=1), sp.log_softmax(s / T, axis=1)
+    kl_rows = np.sum(p * (np.log(p) - log_q), axis=1)
+    assert v == pytest.approx(T * T * kl_rows.mean(), rel=1e-13)  # sum over classes, / rows
+    assert v != pytest.approx(T * T * kl_rows.sum() / s.size, rel=1e-3)
+
+
+def test_distillation_limits(rng):
+    s = rng.standard_normal((7, 5)) * 2
+    y = rng.integers(0, 5, size=7)
+    # teacher == student and alpha = 0: KL = 0, gradient 0
+    v, g = fl.distillation.value_and_grad(s, s, y, alpha=0.0, temperature=3.0)
+    assert abs(v) < 1e-15 and np.max(np.abs(g)) < 1e-16
+    # alpha = 1: plain cross-entropy at T = 1, whatever the temperature and teacher
+    v, g = fl.distillation.value_and_grad(s, rng.standard_normal((7, 5)), y, alpha=1.0)
+    cv, cg = fl.cross_entropy.value_and_grad(s, y)
+    assert v == pytest.approx(cv, rel=1e-14)
+    np.testing.assert_allclose(g, cg, rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("T", [1.0, 4.0])
+def test_distillation_logits_1e4(T, dtype, rng):
+    s = (rng.choice([-1e4, 1e4, 0.0], size=(6, 5)) + rng.standard_normal((6, 5))).astype(dtype)
+    t = (rng.choice([-1e4, 1e4, 0.0], size=(6, 5)) + rng.standard_normal((6, 5))).astype(dtype)
+    y = rng.integers(0, 5, size=6)
+    for reduction in ("none", "mean"):
+        v, g = fl.distillation.value_and_grad(s, t, y, temperature=T, reduction=reduction)
+        rv, rg = reference.distillation(s, t, y, temperature=T, reduction=reduction)
+        assert np.all(np.isfinite(v)) and np.all(np.isfinite(g))
+        # values reach ~1e4 * T; compare relative to the largest
+        _close(v, rv, dtype)
+        _close(g, rg, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_distillation_shifted_teacher_small_kl(dtype, rng):
+    """softmax is shift-invariant: with teacher = student + 1e4 the KL is tiny (in float32 only
+    the rounding of the shifted teacher remains), and the kernel gets it to within rounding of
+    the KL's own size, not of the logits' size."""
+    s = (rng.standard_normal((5, 8)) * 3).astype(dtype)
+    t = s + dtype(1e4)
+    y = np.zeros(5, np.int64)
+    v, g = fl.distillation.value_and_grad(s, t, y, alpha=0.0, temperature=2.0, reduction="none")
+    rv, rg = reference.distillation(s, t, y, alpha=0.0, temperature=2.0, reduction="none")
+    atol = 1e-7 if dtype == np.float32 else 1e-13
+    assert np.max(np.abs(rv)) < (1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(v, rv, rtol=0, atol=atol)
+    np.testing.assert_allclose(g, rg, rtol=0, atol=atol)
+
+
+def test_distillation_masked_teacher_classes(rng):
+    """A teacher logit of -inf (a masked class, p = 0) contributes 0 * log 0 = 0."""
+    s = rng.standard_normal((4, 6))
+    t = rng.standard_normal((4, 6))
+    t[:, 2] = -np.inf
+    y = rng.integers(0, 6, size=4)
+    v, g = fl.distillation.value_and_grad(s, t, y, reduction="none")
+    rv, rg = reference.distillation(s, t, y, reduction="none")
+    assert np.all(np.isfinite(v)) and np.all(np.isfinite(g))
+    np.testing.assert_allclose(v, rv, rtol=1e-12)
+    np.testing.assert_allclose(g, rg, rtol=1e-12, atol=1e-15)
+
+
+def test_distillation_nan_propagates(rng):
+    s, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    t[1, 0] = np.nan
+    v, g = fl.distillation.value_and_grad(s, t, np.array([0, 1, 2]), reduction="none")
+    assert np.isnan(v[1]) and np.all(np.isfinite(v[[0, 2]]))
+    assert np.all(np.isnan(g[1])) and np.all(np.isfinite(g[[0, 2]]))
+
+
+def test_distillation_weighted_mean(rng):
+    s, t = rng.standard_normal((9, 4)), rng.standard_normal((9, 4))
+    y = rng.integers(0, 4, size=9)
+    sw = rng.uniform(0.2, 3.0, size=9)
+    none = fl.distillation(s, t, y, reduction="none", sample_weight=sw)
+    assert fl.distillation(s, t, y, sample_weight=sw) == pytest.approx(none.sum() / sw.sum(), rel=1e-13)
+    assert fl.distillation(s, t, y, reduction="sum", sample_weight=sw) == pytest.approx(none.sum(), rel=1e-13)
+
+
+def test_distillation_validation():
+    s = np.zeros((3, 4))
+    y = np.array([0, 1, 2])
+    with pytest.raises(ValueError, match=r"teacher_logits must have the student_logits' shape"):
+        fl.distillation(s, np.zeros((3, 5)), y)
+    with pytest.raises(TypeError, match="teacher_logits"):
+        fl.distillation(s, np.full((3, 4), "x"), y)
+    for a in (-0.1, 1.5, np.nan):
+        with pytest.raises(ValueError, match="alpha"):
+            fl.distillation(s, s, y, alpha=a)
+    for T in (0.0, -2.0, np.inf):
+        with pytest.raises(ValueError, match="temperature"):
+            fl.distillation(s, s, y, temperature=T)
+    with pytest.raises(ValueError, match="class index 7 at flat position 2"):
+        fl.distillation(s, s, np.array([0, 1, 7]))
+    with pytest.raises(ValueError, match="class probabilities must have the logits' shape"):
+        fl.distillation(s, s, np.ones((3, 5)) / 5)
+    with pytest.raises(TypeError, match="target"):
+        fl.distillation(s, s, np.array([True, False, True]))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        fl.distillation(s, s, np.array([0, 1]))
