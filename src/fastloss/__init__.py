@@ -15,6 +15,20 @@ from ._api import (
     kl_div,
     set_num_threads,
 )
+from ._catalogue import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    focal,
+    gan_discriminator,
+    gan_generator,
+    log_cosh,
+    mae,
+    mse,
+    msle,
+    rmse,
+    smooth_l1,
+    squared_hinge,
+)
 from ._config import show_config
 
 __version__ = "0.1.0"
@@ -29,4 +43,17 @@ __all__ = [
     "kl_div",
     "set_num_threads",
     "show_config",
+    # regression / binary catalogue
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "focal",
+    "gan_discriminator",
+    "gan_generator",
+    "log_cosh",
+    "mae",
+    "mse",
+    "msle",
+    "rmse",
+    "smooth_l1",
+    "squared_hinge",
 ]
