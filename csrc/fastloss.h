@@ -14,7 +14,41 @@
 /* Parameters of the elementwise losses; each loss reads only its own fields. */
 typedef struct {
     double delta; /* huber */
+    /* regression_binary.c */
+    double beta;            /* smooth_l1: width of the quadratic zone (0: L1) */
+    double gamma;           /* focal: focusing exponent >= 0 */
+    double alpha;           /* focal: weight of the positive term in [0, 1]; < 0: none */
+    double label_smoothing; /* bce_logits: t' = t (1 - eps) + eps / 2 (Keras) */
+    int from_logits;        /* focal: x holds logits (else probabilities) */
+    int saturating;         /* gan_generator: minimax log(1 - s(x)) instead of -log s(x) */
 } fl_params;
+
+/* Elementwise kernels with two per-element factors read by a broadcast pattern
+ * (regression_binary.h): element i reads a[(i / a_inner) % a_len], likewise b; NULL reads 1. */
+#define FL_DECLARE_ELEMENTWISE_AB(NAME, T, SUF)                                                 \
+    int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const T *a, int64_t a_len, \
+                     int64_t a_inner, const T *b, int64_t b_len, int64_t b_inner,               \
+                     const fl_params *prm, int reduction, T *loss, T *grad, double *value,      \
+                     int n_threads);
+
+#define FL_DECLARE_REGRESSION_BINARY(T, SUF)                                                    \
+    FL_DECLARE_ELEMENTWISE(fl_mse, T, SUF)                                                      \
+    FL_DECLARE_ELEMENTWISE(fl_mae, T, SUF)                                                      \
+    FL_DECLARE_ELEMENTWISE(fl_rmse, T, SUF)                                                     \
+    FL_DECLARE_ELEMENTWISE(fl_msle, T, SUF)                                                     \
+    FL_DECLARE_ELEMENTWISE(fl_smooth_l1, T, SUF)                                                \
+    FL_DECLARE_ELEMENTWISE(fl_log_cosh, T, SUF)                                                 \
+    FL_DECLARE_ELEMENTWISE(fl_squared_hinge, T, SUF)                                            \
+    FL_DECLARE_ELEMENTWISE(fl_focal, T, SUF)                                                    \
+    FL_DECLARE_ELEMENTWISE(fl_softplus_neg, T, SUF)                                             \
+    FL_DECLARE_ELEMENTWISE(fl_softplus_pos, T, SUF)                                             \
+    FL_DECLARE_ELEMENTWISE(fl_gan_generator, T, SUF)                                            \
+    FL_DECLARE_ELEMENTWISE_AB(fl_bce, T, SUF)                                                   \
+    FL_DECLARE_ELEMENTWISE_AB(fl_bce_logits, T, SUF)                                            \
+    int fl_gan_discriminator_##SUF(int64_t n_r, const T *real, const T *sw_r, int64_t n_f,      \
+                                   const T *fake, const T *sw_f, int reduction, T *loss_r,      \
+                                   T *loss_f, T *grad_r, T *grad_f, double *value,              \
+                                   int n_threads);
 
 #define FL_DECLARE_ELEMENTWISE(NAME, T, SUF)                                                    \
     int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const fl_params *prm,      \
@@ -43,6 +77,8 @@ typedef struct {
 
 FL_DECLARE_ALL(float, f32)
 FL_DECLARE_ALL(double, f64)
+FL_DECLARE_REGRESSION_BINARY(float, f32)
+FL_DECLARE_REGRESSION_BINARY(double, f64)
 
 /* Row-wise (class-axis) kernels, csrc/rowwise.c: softmax utilities, multi-margin, distillation. */
 #define FL_DECLARE_ROWWISE(T, SUF)                                                              \

@@ -23,6 +23,12 @@ def _make(case, rng, dtype, sw=False, shape=None):
     return case.make(rng, dtype, shape or case.shape, sw)
 
 
+def _parts(x, case):
+    """The arrays of a value or gradient: one, or one per argument when the loss
+    differentiates several (case.n_grad_args > 1 gives tuples)."""
+    return tuple(x) if case.n_grad_args > 1 and isinstance(x, tuple) else (x,)
+
+
 def _assert_close(actual, expected, dtype, what):
     rtol, atol = tol(dtype)
     scale = max(1.0, float(np.max(np.abs(expected))) if np.size(expected) else 1.0)
@@ -37,42 +43,50 @@ def test_matches_reference(case, reduction, dtype, sw, rng):
     args, kw = _make(case, rng, dtype, sw)
     value, grad = case.loss.value_and_grad(*args, reduction=reduction, **kw)
     ref_value, ref_grad = case.reference(*args, reduction=reduction, **kw)
-    assert grad.dtype == dtype and grad.shape == np.shape(args[0])
-    if reduction == "none":
-        assert value.dtype == dtype and value.shape == np.shape(ref_value)
-    else:
-        assert np.ndim(value) == 0 and value.dtype == dtype
-    _assert_close(value, ref_value, dtype, "value")
-    _assert_close(grad, ref_grad, dtype, "gradient")
+    grads, ref_grads = _parts(grad, case), _parts(ref_grad, case)
+    assert len(grads) == len(ref_grads) == case.n_grad_args
+    for k, (g, rg) in enumerate(zip(grads, ref_grads)):
+        assert g.dtype == dtype and g.shape == np.shape(args[k])
+        _assert_close(g, rg, dtype, f"gradient {k}")
+    values, ref_values = _parts(value, case), _parts(ref_value, case)
+    assert len(values) == len(ref_values)
+    for v, rv in zip(values, ref_values):
+        if reduction == "none":
+            assert v.dtype == dtype and v.shape == np.shape(rv)
+        else:
+            assert np.ndim(v) == 0 and v.dtype == dtype
+        _assert_close(v, rv, dtype, "value")
     # the three entry points agree to a few ulp (each is one specialisation of the kernel loop,
     # which the compiler may vectorise differently: vector exp/log differ from scalar by ~1 ulp)
     ulps = 8 * np.finfo(dtype).eps
-    np.testing.assert_allclose(case.loss(*args, reduction=reduction, **kw), value, rtol=ulps,
-                               atol=ulps * np.max(np.abs(value), initial=0))
-    np.testing.assert_allclose(case.loss.grad(*args, reduction=reduction, **kw), grad, rtol=ulps,
-                               atol=ulps * np.max(np.abs(grad), initial=0))
+    pairs = list(zip(_parts(case.loss(*args, reduction=reduction, **kw), case), values))
+    pairs += list(zip(_parts(case.loss.grad(*args, reduction=reduction, **kw), case), grads))
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b, rtol=ulps, atol=ulps * np.max(np.abs(b), initial=0))
 
 
 @pytest.mark.parametrize("case,reduction", list(_cases_with_reductions()))
 def test_grad_finite_differences(case, reduction, rng):
     """The kernel's gradient against central differences of the reference value (float64)."""
     args, kw = _make(case, rng, np.float64, sw=True)
-    grad = case.loss.grad(*args, reduction=reduction, **kw)
-    x = np.array(args[0], dtype=np.float64)
+    grads = _parts(case.loss.grad(*args, reduction=reduction, **kw), case)
+    for k, grad in enumerate(grads):
+        x = np.array(args[k], dtype=np.float64)
 
-    def f(xv):
-        v, _ = case.reference(xv, *args[1:], reduction=reduction, **kw)
-        return float(np.sum(v))
+        def f(xv):
+            v, _ = case.reference(*args[:k], xv, *args[k + 1:], reduction=reduction, **kw)
+            return float(sum(np.sum(p) for p in _parts(v, case)))
 
-    flat = x.reshape(-1)
-    idx = rng.choice(flat.size, size=min(25, flat.size), replace=False)
-    for i in idx:
-        h = 1e-5 * max(abs(flat[i]), 0.1)
-        xp, xm = flat.copy(), flat.copy()
-        xp[i] += h
-        xm[i] -= h
-        fd = (f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h)
-        assert grad.reshape(-1)[i] == pytest.approx(fd, rel=1e-5, abs=1e-7), f"element {i}"
+        flat = x.reshape(-1)
+        idx = rng.choice(flat.size, size=min(25, flat.size), replace=False)
+        for i in idx:
+            h = 1e-5 * max(abs(flat[i]), 0.1)
+            xp, xm = flat.copy(), flat.copy()
+            xp[i] += h
+            xm[i] -= h
+            fd = (f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h)
+            assert grad.reshape(-1)[i] == pytest.approx(fd, rel=1e-5, abs=1e-7), \
+                f"argument {k}, element {i}"
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -85,14 +99,22 @@ def test_matches_torch(case, reduction, dtype, rng):
     args, kw = _make(case, rng, dtype)
     value, grad = case.loss.value_and_grad(*args, reduction=reduction, **kw)
     tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in args]
-    tensors[0].requires_grad_(True)
+    for t in tensors[:case.n_grad_args]:
+        t.requires_grad_(True)
     tkw = {k: (torch.from_numpy(np.asarray(v, dtype=dtype)) if isinstance(v, np.ndarray) else v)
            for k, v in kw.items()}
     out = case.torch(F, *tensors, reduction=reduction, **tkw)
-    out.sum().backward()
+    outs = out if isinstance(out, tuple) else (out,)
+    sum(o.sum() for o in outs).backward()
     rtol = 1e-10 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(value, out.detach().numpy(), rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(grad, tensors[0].grad.numpy(), rtol=rtol, atol=rtol)
+    if case.n_grad_args > 1 and reduction == "none":
+        values = _parts(value, case)
+    else:
+        values, outs = (value,), (sum(outs),)
+    for v, o in zip(values, outs):
+        np.testing.assert_allclose(v, o.detach().numpy(), rtol=rtol, atol=rtol)
+    for g, t in zip(_parts(grad, case), tensors):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -108,7 +130,8 @@ def test_thread_count_does_not_change_bits(case, rng, threads):
     for n, reduction, v, g in results[2:]:
         v1, g1 = results[0 if reduction == "sum" else 1][2:]
         assert v.tobytes() == v1.tobytes(), (n, reduction)
-        assert g.tobytes() == g1.tobytes(), (n, reduction)
+        for a, b in zip(_parts(g, case), _parts(g1, case)):
+            assert a.tobytes() == b.tobytes(), (n, reduction)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -128,7 +151,8 @@ def test_strided_inputs(case, rng):
     v1, g1 = case.loss.value_and_grad(*args, **kw)
     v2, g2 = case.loss.value_and_grad(*strided, **kw)
     np.testing.assert_array_equal(v1, v2)
-    np.testing.assert_array_equal(g1, g2)
+    for a, b in zip(_parts(g1, case), _parts(g2, case)):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -136,11 +160,12 @@ def test_float16_is_computed_in_float32(case, rng):
     args, kw = _make(case, rng, np.float32)
     half = [a.astype(np.float16) if a.dtype == np.float32 else a for a in args]
     single = [a.astype(np.float32) if a.dtype == np.float16 else a for a in half]
-    v16, g16 = case.loss.value_and_grad(*half, reduction="none", **kw)
-    v32, g32 = case.loss.value_and_grad(*single, reduction="none", **kw)
-    assert v16.dtype == np.float16 and g16.dtype == np.float16
-    np.testing.assert_array_equal(v16, v32.astype(np.float16))
-    np.testing.assert_array_equal(g16, g32.astype(np.float16))
+    reduction = "none" if "none" in case.reductions else case.reductions[0]
+    v16, g16 = case.loss.value_and_grad(*half, reduction=reduction, **kw)
+    v32, g32 = case.loss.value_and_grad(*single, reduction=reduction, **kw)
+    for a16, a32 in zip(_parts(v16, case) + _parts(g16, case), _parts(v32, case) + _parts(g32, case)):
+        assert a16.dtype == np.float16
+        np.testing.assert_array_equal(a16, a32.astype(np.float16))
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -169,11 +194,14 @@ def test_sample_weight_shape_mismatch(case, rng):
 def test_sum_is_sum_of_none_and_weights_scale(case, rng):
     """Closed-form relations between reductions: sum = sum of 'none'; doubling every sample
     weight doubles 'sum' and leaves 'mean' unchanged."""
+    if "none" not in case.reductions:
+        pytest.skip("no per-sample form (e.g. rmse: the root of the reduced value)")
     args, kw = _make(case, rng, np.float64, sw=True)
     none = case.loss(*args, reduction="none", **kw)
     total = case.loss(*args, reduction="sum", **kw)
-    assert total == pytest.approx(np.sum(none), rel=1e-12)
-    kw2 = dict(kw, sample_weight=2 * kw["sample_weight"])
+    assert total == pytest.approx(sum(np.sum(p) for p in _parts(none, case)), rel=1e-12)
+    sw = kw["sample_weight"]
+    kw2 = dict(kw, sample_weight=tuple(2 * w for w in sw) if isinstance(sw, tuple) else 2 * sw)
     assert case.loss(*args, reduction="sum", **kw2) == pytest.approx(2 * total, rel=1e-12)
     assert case.loss(*args, reduction="mean", **kw2) == pytest.approx(
         case.loss(*args, reduction="mean", **kw), rel=1e-12)

@@ -15,6 +15,20 @@ from ._api import (
     kl_div,
     set_num_threads,
 )
+from ._catalogue import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    focal,
+    gan_discriminator,
+    gan_generator,
+    log_cosh,
+    mae,
+    mse,
+    msle,
+    rmse,
+    smooth_l1,
+    squared_hinge,
+)
 from ._config import show_config
 from ._rowwise import distillation, log_softmax, logsumexp, multi_margin, softmax
 
@@ -30,5 +44,23 @@ __all__ = [
     "kl_div",
     "set_num_threads",
     "show_config",
+    # regression / binary catalogue
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "focal",
+    "gan_discriminator",
+    "gan_generator",
+    "log_cosh",
+    "mae",
+    "mse",
+    "msle",
+    "rmse",
+    "smooth_l1",
+    "squared_hinge",
+    # row-wise functions
+    "distillation",
+    "log_softmax",
+    "logsumexp",
+    "multi_margin",
+    "softmax",
 ]
-__all__ += ["distillation", "log_softmax", "logsumexp", "multi_margin", "softmax"]

@@ -57,9 +57,15 @@ def self_check(rng) -> bool:
     return ok
 
 
+def _flat(x) -> np.ndarray:
+    """A value or gradient as one float64 vector (tuples: one part per differentiated input)."""
+    if isinstance(x, tuple):
+        return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in x])
+    return np.asarray(x, dtype=np.float64)
+
+
 def _rel_err(actual, expected) -> float:
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
+    actual, expected = _flat(actual), _flat(expected)
     scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-30)
     return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _api, reference
+from . import _api, _catalogue, reference
 from . import _rowwise as _api_rowwise
 
 
@@ -29,6 +29,9 @@ class Case:
     bench_shapes: tuple  # (small, medium, large) prediction shapes, for benchmarks
     reductions: tuple = ("none", "sum", "mean")
     torch: Callable | None = None
+    # how many leading positional arguments the gradient is taken w.r.t.; with 2 the gradient
+    # (and a "none" value) is a tuple of arrays, one per argument (gan_discriminator)
+    n_grad_args: int = 1
 
 
 def _sw(rng, shape, want):
@@ -231,6 +234,149 @@ CASES = [
     Case("distillation-T1-axis0", _api_rowwise.distillation, reference.distillation,
          lambda *a: _distill(*a, axis=0, temperature=1.0, alpha=0.7), (7, 13),
          ((10, 64), (1000, 4096), (32000, 4096)), torch=_torch_distill),
+]
+
+# ----------------------------------------------------------------------------- regression / binary
+
+
+def _msle_inputs(rng, dtype, shape, sw, **opts):
+    pred = rng.uniform(-0.6, 3.0, size=shape).astype(dtype)
+    target = rng.uniform(-0.6, 3.0, size=shape).astype(dtype)
+    return (pred, target), {**opts, **_sw(rng, shape, sw)}
+
+
+def _probs(rng, dtype, shape, sw, soft=True, **opts):
+    pred = rng.uniform(0.02, 0.98, size=shape).astype(dtype)
+    target = rng.integers(0, 2, size=shape).astype(dtype)
+    if soft:
+        target = np.where(rng.random(shape) < 0.3, rng.uniform(size=shape), target).astype(dtype)
+    return (pred, target), {**opts, **_sw(rng, shape, sw)}
+
+
+def _bce_weighted(rng, dtype, shape, sw, **opts):
+    args, kw = _probs(rng, dtype, shape, sw, **opts)
+    kw["weight"] = rng.uniform(0.2, 3.0, size=shape[-1])  # torch's elementwise weight, (C,)
+    return args, kw
+
+
+def _logits01(rng, dtype, shape, sw, soft=False, **opts):
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    target = rng.integers(0, 2, size=shape).astype(dtype)
+    if soft:
+        target = np.where(rng.random(shape) < 0.5, rng.uniform(size=shape), target).astype(dtype)
+    return (x, target), {**opts, **_sw(rng, shape, sw)}
+
+
+def _bce_logits_full(rng, dtype, shape, sw, **opts):
+    args, kw = _logits01(rng, dtype, shape, sw, soft=True, **opts)
+    kw["pos_weight"] = rng.uniform(0.5, 4.0, size=shape[-1])
+    kw["weight"] = rng.uniform(0.2, 3.0, size=(shape[0],) + (1,) * (len(shape) - 1))
+    return args, kw
+
+
+def _gan_fake(rng, dtype, shape, sw, **opts):
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    return (x,), {**opts, **_sw(rng, shape, sw)}
+
+
+def _gan_pair(rng, dtype, shape, sw, **opts):
+    fshape = (shape[0] + 3,) + tuple(shape[1:])  # the two batches need not match
+    real = (rng.standard_normal(shape) * 3).astype(dtype)
+    fake = (rng.standard_normal(fshape) * 3).astype(dtype)
+    kw = dict(opts)
+    if sw:
+        kw["sample_weight"] = (rng.uniform(0.5, 2.0, size=shape), rng.uniform(0.5, 2.0, size=fshape))
+    return (real, fake), kw
+
+
+def _torch_bce_logits(F, x, t, label_smoothing=0.0, **kw):
+    return F.binary_cross_entropy_with_logits(x, t * (1 - label_smoothing) + 0.5 * label_smoothing,
+                                              **kw)
+
+
+def _torch_focal(F, x, t, gamma=2.0, alpha=None, from_logits=True, reduction="mean"):
+    """torchvision.ops.sigmoid_focal_loss, written out (torchvision is not a dependency)."""
+    import torch
+
+    if from_logits:
+        p = torch.sigmoid(x)
+        ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    else:
+        p = x
+        ce = F.binary_cross_entropy(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * (1 - p_t) ** gamma
+    if alpha is not None:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+
+
+def _torch_gan_generator(F, x, saturating=False, **kw):
+    import torch
+
+    if saturating:  # log(1 - s(x)) = -BCE(x, 0)
+        return -F.binary_cross_entropy_with_logits(x, torch.zeros_like(x), **kw)
+    return F.binary_cross_entropy_with_logits(x, torch.ones_like(x), **kw)
+
+
+def _torch_gan_discriminator(F, real, fake, reduction="mean"):
+    import torch
+
+    lr = F.binary_cross_entropy_with_logits(real, torch.ones_like(real), reduction=reduction)
+    lf = F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake), reduction=reduction)
+    return (lr, lf) if reduction == "none" else lr + lf
+
+
+def _torch_rmse(F, p, t, reduction="mean"):
+    return F.mse_loss(p, t, reduction=reduction).sqrt()
+
+
+EW_BENCH = ((1000,), (100_000,), (10_000_000,))
+
+CASES += [
+    Case("mse", _catalogue.mse, reference.mse, _regression, (9, 11), EW_BENCH,
+         torch=lambda F, p, t, **kw: F.mse_loss(p, t, **kw)),
+    Case("mae", _catalogue.mae, reference.mae, _regression, (9, 11), EW_BENCH,
+         torch=lambda F, p, t, **kw: F.l1_loss(p, t, **kw)),
+    Case("rmse", _catalogue.rmse, reference.rmse, _regression, (9, 11), EW_BENCH,
+         reductions=("sum", "mean"), torch=_torch_rmse),
+    Case("msle", _catalogue.msle, reference.msle, _msle_inputs, (9, 11), EW_BENCH),
+    Case("smooth_l1", _catalogue.smooth_l1, reference.smooth_l1,
+         lambda *a: _regression(*a, beta=0.6), (9, 11), EW_BENCH,
+         torch=lambda F, p, t, **kw: F.smooth_l1_loss(p, t, **kw)),
+    Case("smooth_l1-beta0", _catalogue.smooth_l1, reference.smooth_l1,
+         lambda *a: _regression(*a, beta=0.0), (9, 11), EW_BENCH,
+         torch=lambda F, p, t, **kw: F.smooth_l1_loss(p, t, **kw)),
+    Case("log_cosh", _catalogue.log_cosh, reference.log_cosh, _regression, (9, 11), EW_BENCH),
+    Case("binary_cross_entropy", _catalogue.binary_cross_entropy, reference.binary_cross_entropy,
+         _probs, (9, 11), EW_BENCH, torch=lambda F, p, t, **kw: F.binary_cross_entropy(p, t, **kw)),
+    Case("binary_cross_entropy-weight", _catalogue.binary_cross_entropy,
+         reference.binary_cross_entropy, _bce_weighted, (9, 11), ((100, 10), (10_000, 10), (1_000_000, 10)),
+         torch=lambda F, p, t, **kw: F.binary_cross_entropy(p, t, **kw)),
+    Case("binary_cross_entropy_with_logits", _catalogue.binary_cross_entropy_with_logits,
+         reference.binary_cross_entropy_with_logits, _logits01, (9, 11), EW_BENCH,
+         torch=_torch_bce_logits),
+    Case("binary_cross_entropy_with_logits-pos_weight-weight-smooth",
+         _catalogue.binary_cross_entropy_with_logits, reference.binary_cross_entropy_with_logits,
+         lambda *a: _bce_logits_full(*a, label_smoothing=0.1), (9, 11),
+         ((100, 10), (10_000, 10), (1_000_000, 10)), torch=_torch_bce_logits),
+    Case("squared_hinge", _catalogue.squared_hinge, reference.squared_hinge, _binary_pm1, (9, 11),
+         EW_BENCH),
+    Case("squared_hinge-01", _catalogue.squared_hinge, reference.squared_hinge, _binary_01, (9, 11),
+         EW_BENCH),
+    Case("focal", _catalogue.focal, reference.focal, lambda *a: _logits01(*a, alpha=0.25), (9, 11),
+         EW_BENCH, torch=_torch_focal),
+    Case("focal-soft-gamma1.5-noalpha", _catalogue.focal, reference.focal,
+         lambda *a: _logits01(*a, soft=True, gamma=1.5), (9, 11), EW_BENCH),
+    Case("focal-probs", _catalogue.focal, reference.focal,
+         lambda *a: _probs(*a, soft=False, from_logits=False, alpha=0.7, gamma=3.0), (9, 11),
+         EW_BENCH, torch=_torch_focal),
+    Case("gan_generator", _catalogue.gan_generator, reference.gan_generator, _gan_fake, (9, 11),
+         EW_BENCH, torch=_torch_gan_generator),
+    Case("gan_generator-saturating", _catalogue.gan_generator, reference.gan_generator,
+         lambda *a: _gan_fake(*a, saturating=True), (9, 11), EW_BENCH, torch=_torch_gan_generator),
+    Case("gan_discriminator", _catalogue.gan_discriminator, reference.gan_discriminator,
+         _gan_pair, (9, 11), EW_BENCH, torch=_torch_gan_discriminator, n_grad_args=2),
 ]
 
 BY_ID = {c.id: c for c in CASES}

@@ -233,3 +233,129 @@ def distillation(student_logits, teacher_logits, target, *, temperature=4.0, alp
         np.sum(y, axis=-1, keepdims=True) * np.exp(log_s1) - y)
     value, ds = _reduce_rows(loss, ds, _weights(sample_weight, loss.shape), reduction)
     return value, np.moveaxis(ds, -1, axis)
+# ---------------------------------------------------------------------------- regression / binary
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def mse(pred, target, *, reduction="mean", sample_weight=None):
+    d = _f64(pred) - _f64(target)
+    return _reduce(d**2, 2 * d, _weights(sample_weight, d.shape), reduction)
+
+
+def mae(pred, target, *, reduction="mean", sample_weight=None):
+    d = _f64(pred) - _f64(target)
+    return _reduce(np.abs(d), np.sign(d), _weights(sample_weight, d.shape), reduction)
+
+
+def rmse(pred, target, *, reduction="mean", sample_weight=None):
+    """sqrt of the reduced squared error; gradient dm/dx / (2 sqrt(m)), 0 where m == 0."""
+    if reduction == "none":
+        raise ValueError("rmse has no reduction='none'")
+    m, dm = mse(pred, target, reduction=reduction, sample_weight=sample_weight)
+    r = np.sqrt(m)
+    return r, (dm / (2 * r) if m != 0 else np.zeros_like(dm))
+
+
+def msle(pred, target, *, reduction="mean", sample_weight=None):
+    x = _f64(pred)
+    a = np.log1p(x) - np.log1p(_f64(target))
+    return _reduce(a**2, 2 * a / (1 + x), _weights(sample_weight, x.shape), reduction)
+
+
+def smooth_l1(pred, target, *, beta=1.0, reduction="mean", sample_weight=None):
+    d = _f64(pred) - _f64(target)
+    if beta == 0:
+        loss, dloss = np.abs(d), np.sign(d)
+    else:
+        loss = np.where(np.abs(d) < beta, 0.5 * d**2 / beta, np.abs(d) - 0.5 * beta)
+        dloss = np.clip(d / beta, -1.0, 1.0)
+    return _reduce(loss, dloss, _weights(sample_weight, d.shape), reduction)
+
+
+def log_cosh(pred, target, *, reduction="mean", sample_weight=None):
+    d = _f64(pred) - _f64(target)
+    # log cosh d = log((e^d + e^-d) / 2) = logaddexp(d, -d) - log 2
+    loss = np.logaddexp(d, -d) - np.log(2.0)
+    return _reduce(loss, np.tanh(d), _weights(sample_weight, d.shape), reduction)
+
+
+def binary_cross_entropy(pred, target, *, weight=None, reduction="mean", sample_weight=None):
+    """torch's binary_cross_entropy: logs clamped at -100; torch's backward convention."""
+    p, t = _f64(pred), _f64(target)
+    w = np.ones(p.shape) if weight is None else np.broadcast_to(_f64(weight), p.shape)
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100.0)
+        log_q = np.maximum(np.log(1 - p), -100.0)
+    loss = -w * (t * log_p + (1 - t) * log_q)
+    dloss = w * (p - t) / np.maximum(p * (1 - p), 1e-12)
+    return _reduce(loss, dloss, _weights(sample_weight, p.shape), reduction)
+
+
+def binary_cross_entropy_with_logits(pred, target, *, pos_weight=None, weight=None,
+                                     label_smoothing=0.0, reduction="mean", sample_weight=None):
+    x = _f64(pred)
+    t = _f64(target) * (1 - label_smoothing) + 0.5 * label_smoothing
+    w = np.ones(x.shape) if weight is None else np.broadcast_to(_f64(weight), x.shape)
+    pw = np.ones(x.shape) if pos_weight is None else np.broadcast_to(_f64(pos_weight), x.shape)
+    # -[pw t log s(x) + (1 - t) log(1 - s(x))], log s(x) = -softplus(-x)
+    loss = w * (pw * t * _softplus(-x) + (1 - t) * _softplus(x))
+    dloss = w * ((1 - t) * _sigmoid(x) - pw * t * _sigmoid(-x))
+    return _reduce(loss, dloss, _weights(sample_weight, x.shape), reduction)
+
+
+def squared_hinge(pred, target, *, reduction="mean", sample_weight=None):
+    x = _f64(pred)
+    t = np.where(_f64(target) > 0, 1.0, -1.0)
+    m = np.maximum(1.0 - t * x, 0.0)
+    return _reduce(m**2, -2 * t * m, _weights(sample_weight, x.shape), reduction)
+
+
+def focal(pred, target, *, gamma=2.0, alpha=None, from_logits=True, reduction="mean",
+          sample_weight=None):
+    """-[t a (1-p)^g log p + (1-t)(1-a) p^g log(1-p)], p = sigmoid(pred) or pred."""
+    x, t = _f64(pred), _f64(target)
+    a_pos, a_neg = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
+    if from_logits:
+        p = _sigmoid(x)
+        log_p, log_q = -_softplus(-x), -_softplus(x)
+        dp = p * (1 - p)  # dp/dx
+    else:
+        p = x
+        with np.errstate(divide="ignore"):
+            log_p, log_q = np.log(p), np.log1p(-p)
+        dp = np.ones_like(p)
+    q = 1 - p
+    pos = -a_pos * t * q**gamma * log_p
+    neg = -a_neg * (1 - t) * p**gamma * log_q
+    # d/dp of the two terms, then the chain rule through p
+    dpos = -a_pos * t * (-gamma * q ** (gamma - 1) * log_p + q**gamma / p) if gamma else \
+        -a_pos * t / p
+    dneg = -a_neg * (1 - t) * (gamma * p ** (gamma - 1) * log_q - p**gamma / q) if gamma else \
+        a_neg * (1 - t) / q
+    return _reduce(pos + neg, (dpos + dneg) * dp, _weights(sample_weight, x.shape), reduction)
+
+
+def gan_generator(fake_logits, *, saturating=False, reduction="mean", sample_weight=None):
+    x = _f64(fake_logits)
+    if saturating:
+        loss, dloss = -_softplus(x), -_sigmoid(x)
+    else:
+        loss, dloss = _softplus(-x), -_sigmoid(-x)
+    return _reduce(loss, dloss, _weights(sample_weight, x.shape), reduction)
+
+
+def gan_discriminator(real_logits, fake_logits, *, reduction="mean", sample_weight=None):
+    """softplus(-real) + softplus(fake), each part reduced on its own; value, (d_real, d_fake)."""
+    r, f = _f64(real_logits), _f64(fake_logits)
+    sw_r, sw_f = sample_weight if sample_weight is not None else (None, None)
+    vr, gr = _reduce(_softplus(-r), -_sigmoid(-r), _weights(sw_r, r.shape), reduction)
+    vf, gf = _reduce(_softplus(f), _sigmoid(f), _weights(sw_f, f.shape), reduction)
+    value = (vr, vf) if reduction == "none" else vr + vf
+    return value, (gr, gf)

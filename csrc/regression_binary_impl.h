@@ -1,0 +1,287 @@
+/* Regression / binary losses for one FL_REAL; included by regression_binary.c once per type.
+ * Every point function writes the per-element loss l and its derivative g w.r.t. x; the drivers
+ * (elementwise.h, regression_binary.h) apply sample weights, reductions and the ordered sums.
+ * NaN inputs give NaN outputs: no branch below turns a NaN into a number (comparisons with NaN
+ * are false, and each branch is arranged so that the false side carries the NaN). */
+
+/* Sum of v[0..n) in FL_BLOCK blocks added in order (the drivers' 'mean' denominator); the same
+ * helper as elementwise_impl.h, static to this translation unit. */
+static double FL_FN(fl_sum_blocks)(int64_t n, const FL_REAL *restrict v, double *part, int nt) {
+    int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
+        double acc = 0.0;
+        for (int64_t i = lo; i < hi; i++) acc += (double)v[i];
+        part[b] = acc;
+    }
+    return fl_sum_ordered(part, nb);
+}
+
+/* sign(d) with sign(0) = 0 (the subgradient torch's l1_loss uses) and NaN kept. */
+static inline FL_REAL FL_FN(rb_sign)(FL_REAL d) {
+    return d > 0 ? (FL_REAL)1 : (d < 0 ? (FL_REAL)-1 : d);
+}
+
+/* ------------------------------------------------------------------------------ regression */
+
+/* Squared error (torch mse_loss): d^2, derivative 2d. */
+static inline void FL_FN(mse_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                    FL_REAL *g) {
+    FL_REAL d = x - y;
+    *l = d * d;
+    *g = (FL_REAL)2 * d;
+}
+FL_ELEMENTWISE_KERNEL(fl_mse, FL_FN(mse_point))
+
+/* Absolute error (torch l1_loss): |d|, subgradient sign(d), 0 at d = 0. */
+static inline void FL_FN(mae_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                    FL_REAL *g) {
+    FL_REAL d = x - y;
+    *l = FL_FABS(d);
+    *g = FL_FN(rb_sign)(d);
+}
+FL_ELEMENTWISE_KERNEL(fl_mae, FL_FN(mae_point))
+
+/* Root of the reduced squared error: r = sqrt(m), m the (weighted) 'sum' or 'mean' of d^2.
+ * dr/dx = dm/dx / (2 r); the mse pass writes dm/dx, a second pass over the gradient alone scales
+ * it. At m = 0 the derivative is defined as 0 (the subgradient of the norm at 0) so it stays
+ * finite; NaN stays NaN. FL_NONE is rejected by the caller (sqrt does not commute with sum). */
+int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,
+                   const FL_REAL *restrict sw, const fl_params *prm, int reduction,
+                   double denom_scale, FL_REAL *restrict loss, FL_REAL *restrict grad,
+                   double *value, int n_threads) {
+    double m = 0.0;
+    int rc = FL_FN(fl_mse)(n, x, y, sw, prm, reduction, denom_scale, NULL, grad, &m, n_threads);
+    if (rc != FL_OK) return rc;
+    double r = sqrt(m);
+    *value = r;
+    if (grad) {
+        const FL_REAL f = (FL_REAL)(m == 0.0 ? 0.0 : 0.5 / r);
+        int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
+        int nt = fl_threads_for(n_threads, n, nb);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
+            for (int64_t i = lo; i < hi; i++) grad[i] *= f;
+        }
+    }
+    return FL_OK;
+}
+
+/* Squared log error (Keras MSLE without its clip; inputs > -1 checked by the caller):
+ * a = log1p(x) - log1p(y), a^2, derivative 2a / (1 + x). */
+static inline void FL_FN(msle_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                     FL_REAL *g) {
+    FL_REAL a = FL_LOG1P(x) - FL_LOG1P(y);
+    *l = a * a;
+    *g = (FL_REAL)2 * a / ((FL_REAL)1 + x);
+}
+FL_ELEMENTWISE_KERNEL(fl_msle, FL_FN(msle_point))
+
+/* Smooth L1 (torch smooth_l1_loss): 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta;
+ * derivative d / beta clipped to [-1, 1]. beta = 0 is the L1 loss (torch dispatches to l1_loss),
+ * with sign(d) as derivative. */
+static inline void FL_FN(smooth_l1_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                          FL_REAL *g) {
+    const FL_REAL beta = (FL_REAL)p->beta;
+    FL_REAL d = x - y, ad = FL_FABS(d);
+    if (beta == 0) {
+        *l = ad;
+        *g = FL_FN(rb_sign)(d);
+        return;
+    }
+    *l = ad < beta ? (FL_REAL)0.5 * d * d / beta : ad - (FL_REAL)0.5 * beta;
+    *g = d > beta ? (FL_REAL)1 : (d < -beta ? (FL_REAL)-1 : d / beta);
+}
+FL_ELEMENTWISE_KERNEL(fl_smooth_l1, FL_FN(smooth_l1_point))
+
+/* log(cosh(d)), derivative tanh(d). cosh overflows for |d| > ~710 (double) / ~89 (float), so:
+ *   |d| >= 1: log cosh d = |d| + log1p(exp(-2|d|)) - log 2   (exp argument <= -2, no overflow);
+ *   |d| <  1: log cosh d = log1p(cosh d - 1) = log1p(2 sinh(d/2)^2), which keeps full relative
+ *             accuracy near 0 where the first form cancels (log cosh d ~ d^2/2). */
+static inline void FL_FN(log_cosh_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                         FL_REAL *g) {
+    FL_REAL d = x - y, ad = FL_FABS(d);
+    if (ad < 1) {
+        FL_REAL s = RB_SINH((FL_REAL)0.5 * d);
+        *l = FL_LOG1P((FL_REAL)2 * s * s);
+    } else {
+        *l = ad + FL_LOG1P(FL_EXP((FL_REAL)-2 * ad)) - (FL_REAL)0.693147180559945309417232121458;
+    }
+    *g = RB_TANH(d);
+}
+FL_ELEMENTWISE_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
+
+/* ------------------------------------------------------------------------- binary targets */
+
+/* Squared hinge max(0, 1 - t x)^2, t = +1 for y > 0 else -1 (targets validated by
+ * fl_check_binary_targets); derivative -2 t max(0, 1 - t x), continuous at the kink. */
+static inline void FL_FN(squared_hinge_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+                                              FL_REAL *l, FL_REAL *g) {
+    FL_REAL t = y > 0 ? (FL_REAL)1 : (FL_REAL)-1;
+    FL_REAL m = (FL_REAL)1 - t * x;
+    FL_REAL mp = m > 0 ? m : (m <= 0 ? (FL_REAL)0 : m); /* max(m, 0), NaN kept */
+    *l = mp * mp;
+    *g = (FL_REAL)-2 * t * mp;
+}
+FL_ELEMENTWISE_KERNEL(fl_squared_hinge, FL_FN(squared_hinge_point))
+
+/* Binary cross-entropy from probabilities, torch.nn.functional.binary_cross_entropy:
+ *   l = -w [t max(log p, -100) + (1 - t) max(log(1 - p), -100)]
+ * (torch clamps each log at -100 so p = 0 or 1 gives a finite loss). torch's backward does not
+ * differentiate the clamp; it uses the unclamped derivative with the denominator clamped:
+ *   g = w (p - t) / max(p (1 - p), 1e-12),
+ * which is what we write too. a = torch's elementwise `weight` w; b unused. */
+#define RB_BCE_LOG_MIN ((FL_REAL)-100)
+#define RB_BCE_EPS ((FL_REAL)1e-12)
+static inline void FL_FN(bce_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL unused,
+                                    const fl_params *p, FL_REAL *l, FL_REAL *g) {
+    FL_REAL lp = FL_LOG(x), lq = FL_LOG1P(-x);
+    lp = lp < RB_BCE_LOG_MIN ? RB_BCE_LOG_MIN : lp; /* NaN kept */
+    lq = lq < RB_BCE_LOG_MIN ? RB_BCE_LOG_MIN : lq;
+    *l = -w * (y * lp + ((FL_REAL)1 - y) * lq);
+    FL_REAL den = x * ((FL_REAL)1 - x);
+    den = den < RB_BCE_EPS ? RB_BCE_EPS : den;
+    *g = w * (x - y) / den;
+}
+FL_ELEMENTWISE_AB_KERNEL(fl_bce, FL_FN(bce_point))
+
+/* Binary cross-entropy on logits, torch binary_cross_entropy_with_logits with pos_weight P and
+ * weight w, targets smoothed Keras-style t' = t (1 - eps) + eps / 2:
+ *   l = w [P t' softplus(-x) + (1 - t') softplus(x)]          (-log s(x) = softplus(-x))
+ *   g = w [(1 - t') s(x) - P t' s(-x)]
+ * Both softplus share L = log1p(exp(-|x|)) and both sigmoids share e = exp(-|x|): no overflow at
+ * any |x|, and the two loss terms are non-negative, so there is no cancellation (the textbook
+ * (1 - t) x + softplus(-x) loses the small loss of a confident correct logit). a = w, b = P. */
+static inline void FL_FN(bce_logits_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL pw,
+                                           const fl_params *p, FL_REAL *l, FL_REAL *g) {
+    const FL_REAL eps = (FL_REAL)p->label_smoothing;
+    FL_REAL t = eps != 0 ? y * ((FL_REAL)1 - eps) + (FL_REAL)0.5 * eps : y;
+    FL_REAL e = FL_EXP(-FL_FABS(x)), L = FL_LOG1P(e);
+    FL_REAL sp_pos = (x > 0 ? x : (FL_REAL)0) + L;  /* softplus(x), NaN through L */
+    FL_REAL sp_neg = (x < 0 ? -x : (FL_REAL)0) + L; /* softplus(-x) */
+    FL_REAL r = (FL_REAL)1 / ((FL_REAL)1 + e);
+    FL_REAL s_pos = x >= 0 ? r : e * r; /* sigmoid(x); NaN through e */
+    FL_REAL s_neg = x >= 0 ? e * r : r; /* sigmoid(-x) */
+    FL_REAL pt = pw * t, nt = (FL_REAL)1 - t;
+    *l = w * (pt * sp_neg + nt * sp_pos);
+    *g = w * (nt * s_pos - pt * s_neg);
+}
+FL_ELEMENTWISE_AB_KERNEL(fl_bce_logits, FL_FN(bce_logits_point))
+
+/* Binary focal loss (Lin et al. 2017), general soft-target form with p the probability:
+ *   l = a_pos t (1 - p)^gamma (-log p) + a_neg (1 - t) p^gamma (-log(1 - p)),
+ * a_pos = alpha, a_neg = 1 - alpha (both 1 when alpha < 0, i.e. None). For hard targets this is
+ * -alpha_t (1 - p_t)^gamma log p_t, torchvision's sigmoid_focal_loss.
+ * From logits x (p = s(x), 1 - p = s(-x)), in log space: -log p = softplus(-x) =: A,
+ * -log(1 - p) = softplus(x) =: B, (1 - p)^gamma = exp(-gamma B), p^gamma = exp(-gamma A); with
+ * dp/dx = p (1 - p):
+ *   d/dx [(1-p)^gamma A] = -(1-p)^gamma [(1 - p) + gamma p A]
+ *   d/dx [p^gamma B]     =  p^gamma [p + gamma (1 - p) B]
+ * From probabilities p (as given, no clamp): d/dp [-(1-p)^gamma log p] = gamma (1-p)^(gamma-1)
+ * log p - (1-p)^gamma / p and d/dp [-p^gamma log(1-p)] = -gamma p^(gamma-1) log(1-p) +
+ * p^gamma / (1-p); a term whose target coefficient is 0 is skipped (no 0 * inf), and
+ * gamma q^(gamma-1) log(1-q) is taken as 0 at q = 0 (its limit) or gamma = 0. */
+static inline FL_REAL FL_FN(rb_gpow_log)(FL_REAL q, FL_REAL gamma, FL_REAL logv) {
+    /* gamma q^(gamma - 1) log v, with 0 when gamma = 0 or log v = 0 */
+    if (gamma == 0 || logv == 0) return (FL_REAL)0;
+    return gamma * RB_POW(q, gamma - (FL_REAL)1) * logv;
+}
+static inline void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                      FL_REAL *g) {
+    const FL_REAL gamma = (FL_REAL)p->gamma;
+    const FL_REAL a_pos = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)p->alpha;
+    const FL_REAL a_neg = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)(1.0 - p->alpha);
+    const FL_REAL cp = a_pos * y, cn = a_neg * ((FL_REAL)1 - y);
+    if (p->from_logits) {
+        FL_REAL e = FL_EXP(-FL_FABS(x)), L = FL_LOG1P(e);
+        FL_REAL B = (x > 0 ? x : (FL_REAL)0) + L; /* -log(1 - p) */
+        FL_REAL A = (x < 0 ? -x : (FL_REAL)0) + L; /* -log p */
+        FL_REAL r = (FL_REAL)1 / ((FL_REAL)1 + e);
+        FL_REAL sp = x >= 0 ? r : e * r, sn = x >= 0 ? e * r : r; /* p, 1 - p */
+        FL_REAL qg = FL_EXP(-gamma * B), pg = FL_EXP(-gamma * A); /* (1-p)^gamma, p^gamma */
+        *l = cp * qg * A + cn * pg * B;
+        *g = -cp * qg * (sn + gamma * sp * A) + cn * pg * (sp + gamma * sn * B);
+        return;
+    }
+    FL_REAL q = (FL_REAL)1 - x, lp = FL_LOG(x), lq = FL_LOG1P(-x);
+    FL_REAL lv = 0, gv = 0;
+    if (cp != 0) {
+        FL_REAL qg = RB_POW(q, gamma);
+        lv -= cp * qg * lp;
+        gv += cp * (FL_FN(rb_gpow_log)(q, gamma, lp) - qg / x);
+    }
+    if (cn != 0) {
+        FL_REAL pg = RB_POW(x, gamma);
+        lv -= cn * pg * lq;
+        gv += cn * (pg / q - FL_FN(rb_gpow_log)(x, gamma, lq));
+    }
+    if (x != x) lv = gv = x; /* NaN prediction: NaN even where both coefficients vanish */
+    *l = lv;
+    *g = gv;
+}
+FL_ELEMENTWISE_KERNEL(fl_focal, FL_FN(focal_point))
+
+/* ------------------------------------------------------------------------------------ GAN */
+
+/* softplus(-x) = -log s(x), derivative -s(-x); softplus(x) = -log(1 - s(x)), derivative s(x).
+ * One exp each, stable for any |x|. */
+static inline void FL_FN(softplus_neg_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+                                             FL_REAL *l, FL_REAL *g) {
+    FL_REAL e = FL_EXP(-FL_FABS(x)), r = (FL_REAL)1 / ((FL_REAL)1 + e);
+    *l = (x < 0 ? -x : (FL_REAL)0) + FL_LOG1P(e);
+    *g = -(x >= 0 ? e * r : r);
+}
+static inline void FL_FN(softplus_pos_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+                                             FL_REAL *l, FL_REAL *g) {
+    FL_REAL e = FL_EXP(-FL_FABS(x)), r = (FL_REAL)1 / ((FL_REAL)1 + e);
+    *l = (x > 0 ? x : (FL_REAL)0) + FL_LOG1P(e);
+    *g = x >= 0 ? r : e * r;
+}
+FL_ELEMENTWISE_KERNEL(fl_softplus_neg, FL_FN(softplus_neg_point))
+FL_ELEMENTWISE_KERNEL(fl_softplus_pos, FL_FN(softplus_pos_point))
+
+/* Generator loss on the discriminator's logits for fakes, single input (y unused):
+ * non-saturating -log s(x) = softplus(-x); saturating (minimax) log(1 - s(x)) = -softplus(x). */
+static inline void FL_FN(gan_generator_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+                                              FL_REAL *l, FL_REAL *g) {
+    if (p->saturating) {
+        FL_FN(softplus_pos_point)(x, y, p, l, g);
+        *l = -*l;
+        *g = -*g;
+    } else {
+        FL_FN(softplus_neg_point)(x, y, p, l, g);
+    }
+}
+FL_ELEMENTWISE_KERNEL(fl_gan_generator, FL_FN(gan_generator_point))
+
+/* Discriminator loss BCE(real, 1) + BCE(fake, 0) = softplus(-real) + softplus(fake) on logits of
+ * two independent batches (any sizes). Each part is reduced on its own ('mean': its own weighted
+ * mean) and the value is the sum of the two parts; the gradients are per part.
+ * IN   n_r, real, sw_r     real logits and their sample weights (or NULL)
+ * IN   n_f, fake, sw_f     fake logits and their sample weights (or NULL)
+ * OUT  loss_r, loss_f      per-sample losses times weights, or NULL
+ * OUT  grad_r, grad_f      gradients of the reduced value, or NULL
+ * OUT  value               reduced value (FL_NONE: the total sum) */
+int FL_FN(fl_gan_discriminator)(int64_t n_r, const FL_REAL *restrict real,
+                                const FL_REAL *restrict sw_r, int64_t n_f,
+                                const FL_REAL *restrict fake, const FL_REAL *restrict sw_f,
+                                int reduction, FL_REAL *restrict loss_r, FL_REAL *restrict loss_f,
+                                FL_REAL *restrict grad_r, FL_REAL *restrict grad_f, double *value,
+                                int n_threads) {
+    fl_params prm;
+    memset(&prm, 0, sizeof prm);
+    double vr = 0.0, vf = 0.0;
+    int rc = FL_FN(fl_softplus_neg)(n_r, real, NULL, sw_r, &prm, reduction, 1.0, loss_r, grad_r,
+                                    &vr, n_threads);
+    if (rc != FL_OK) return rc;
+    rc = FL_FN(fl_softplus_pos)(n_f, fake, NULL, sw_f, &prm, reduction, 1.0, loss_f, grad_f, &vf,
+                                n_threads);
+    if (rc != FL_OK) return rc;
+    *value = vr + vf;
+    return FL_OK;
+}
+
+#undef RB_BCE_LOG_MIN
+#undef RB_BCE_EPS

@@ -1,0 +1,571 @@
+"""Focused tests of the regression / binary catalogue (csrc/regression_binary.c): extremes,
+closed forms, validation errors and torch-specific conventions. The registry cases in
+fastloss._registry cover reference x dtype x reduction x sample_weight, finite differences,
+torch equality, threads, strides and float16 for every one of these losses."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fastloss as fl
+from fastloss import reference
+
+F64 = np.float64
+ALL_EW = [fl.mse, fl.mae, fl.msle, fl.smooth_l1, fl.log_cosh, fl.binary_cross_entropy,
+          fl.binary_cross_entropy_with_logits, fl.squared_hinge, fl.focal]
+
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    return torch, F
+
+
+# ---------------------------------------------------------------------------- mse / mae / rmse
+
+
+def test_mae_subgradient_is_zero_where_pred_equals_target():
+    x = np.array([1.0, 2.0, -3.0, 0.5])
+    g = fl.mae.grad(x, np.array([1.0, 1.0, -3.0, 1.0]), reduction="sum")
+    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0, -1.0])
+
+
+def test_mse_mae_closed_form_with_weights():
+    x, y, w = np.array([1.0, 3.0]), np.array([0.0, 1.0]), np.array([1.0, 3.0])
+    assert fl.mse(x, y, sample_weight=w) == pytest.approx((1 * 1 + 3 * 4) / 4, rel=1e-15)
+    assert fl.mae(x, y, sample_weight=w) == pytest.approx((1 * 1 + 3 * 2) / 4, rel=1e-15)
+    np.testing.assert_allclose(fl.mse.grad(x, y, sample_weight=w), [2 * 1 * 1 / 4, 2 * 3 * 2 / 4])
+
+
+def test_rmse_has_no_none_reduction():
+    with pytest.raises(ValueError, match="square root.*reduced"):
+        fl.rmse(np.ones(3), np.zeros(3), reduction="none")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rmse_is_root_of_mse_and_its_gradient(dtype):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(50).astype(dtype), rng.standard_normal(50).astype(dtype)
+    w = rng.uniform(0.5, 2, 50)
+    for reduction in ("sum", "mean"):
+        m, dm = fl.mse.value_and_grad(x, y, reduction=reduction, sample_weight=w)
+        r, dr = fl.rmse.value_and_grad(x, y, reduction=reduction, sample_weight=w)
+        assert r.dtype == dtype and dr.dtype == dtype
+        rtol = 1e-6 if dtype == np.float32 else 1e-14
+        assert float(r) == pytest.approx(math.sqrt(float(m)), rel=rtol)
+        np.testing.assert_allclose(dr, dm / (2 * float(r)), rtol=rtol * 10)
+
+
+def test_rmse_gradient_is_zero_not_nan_at_a_perfect_fit():
+    x = np.array([0.25, -1.0, 3.0])
+    r, g = fl.rmse.value_and_grad(x, x.copy())
+    assert r == 0.0
+    np.testing.assert_array_equal(g, np.zeros(3))
+
+
+def test_rmse_nan_propagates():
+    r, g = fl.rmse.value_and_grad(np.array([np.nan, 1.0]), np.zeros(2))
+    assert np.isnan(r) and np.isnan(g).all()
+
+
+# ---------------------------------------------------------------------------- msle
+
+
+def test_msle_closed_form():
+    x, y = np.array([np.e - 1, 0.0]), np.array([0.0, np.e**2 - 1])
+    v, g = fl.msle.value_and_grad(x, y, reduction="none")
+    np.testing.assert_allclose(v, [1.0, 4.0], rtol=1e-14)
+    np.testing.assert_allclose(g, [2 * 1 / np.e, 2 * -2 / 1.0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("which", ["pred", "target"])
+@pytest.mark.parametrize("bad", [-1.0, -2.5, -np.inf])
+def test_msle_rejects_values_at_or_below_minus_one(which, bad):
+    a = np.array([0.0, 1.0, bad, 2.0])
+    args = (a, np.zeros(4)) if which == "pred" else (np.zeros(4), a)
+    with pytest.raises(ValueError, match=rf"{which} > -1.*flat index 2"):
+        fl.msle(*args)
+
+
+def test_msle_nan_is_not_an_error_and_propagates():
+    v = fl.msle(np.array([np.nan, 1.0]), np.zeros(2), reduction="none")
+    assert np.isnan(v[0]) and np.isfinite(v[1])
+
+
+# ---------------------------------------------------------------------------- smooth_l1
+
+
+def test_smooth_l1_beta0_is_l1_with_torch_gradient():
+    x, y = np.array([0.0, 1.5, -2.0, 3.0]), np.array([0.0, 0.5, 1.0, 3.0])
+    v0, g0 = fl.smooth_l1.value_and_grad(x, y, beta=0.0, reduction="sum")
+    v1, g1 = fl.mae.value_and_grad(x, y, reduction="sum")
+    assert v0 == v1
+    np.testing.assert_array_equal(g0, g1)
+    np.testing.assert_array_equal(g0, [0.0, 1.0, -1.0, 0.0])
+
+
+def test_smooth_l1_at_and_around_beta():
+    beta = 0.5
+    d = np.array([0.25, 0.5, 0.75, -0.5])
+    v, g = fl.smooth_l1.value_and_grad(d, np.zeros(4), beta=beta, reduction="none")
+    np.testing.assert_allclose(v, [0.5 * 0.0625 / beta, 0.25, 0.5, 0.25], rtol=1e-15)
+    np.testing.assert_allclose(g, [0.5, 1.0, 1.0, -1.0], rtol=1e-15)
+
+
+def test_smooth_l1_matches_torch_at_zero_and_beta():
+    torch, F = _torch()
+    x = np.array([0.0, 0.5, -0.5, 0.3, 2.0])
+    for beta in (0.0, 0.5, 1.0):
+        t = torch.tensor(x, requires_grad=True)
+        out = F.smooth_l1_loss(t, torch.zeros(5, dtype=torch.float64), beta=beta, reduction="sum")
+        out.backward()
+        v, g = fl.smooth_l1.value_and_grad(x, np.zeros(5), beta=beta, reduction="sum")
+        assert v == pytest.approx(out.item(), rel=1e-15)
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-15)
+
+
+@pytest.mark.parametrize("beta", [-0.1, float("nan")])
+def test_smooth_l1_rejects_negative_beta(beta):
+    with pytest.raises(ValueError, match="beta"):
+        fl.smooth_l1(np.ones(2), np.zeros(2), beta=beta)
+
+
+# ---------------------------------------------------------------------------- log_cosh
+
+
+@pytest.mark.parametrize("dtype,big", [(np.float64, [700.0, 710.0, 800.0, 1e4, 1e300]),
+                                       (np.float32, [80.0, 89.0, 100.0, 1e4, 1e30])])
+def test_log_cosh_does_not_overflow(dtype, big):
+    d = np.array(big + [-b for b in big], dtype=dtype)
+    v, g = fl.log_cosh.value_and_grad(d, np.zeros_like(d), reduction="none")
+    assert np.isfinite(v).all()
+    rtol = 2.5e-7 if dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(v, np.abs(d.astype(F64)) - math.log(2), rtol=rtol)
+    np.testing.assert_array_equal(g, np.sign(d))
+
+
+# log(cosh(d)) to 20 digits, computed with mpmath at 50 digits (mp.dps = 50).
+LOG_COSH_MPMATH = [
+    (1e-8, 4.9999999999999999167e-17), (1e-4, 4.9999999916666666889e-9),
+    (0.1, 0.0049916888216465302677), (0.5, 0.12011450695827752463),
+    (0.9, 0.35983042996612882518), (1.0, 0.43378083048302718703),
+    (1.1, 0.5119361392087506081), (3.0, 2.3093285045777851401),
+    (30.0, 29.306852819440054691),
+]
+
+
+@pytest.mark.parametrize("d,expected", LOG_COSH_MPMATH)
+def test_log_cosh_relative_accuracy(d, expected):
+    """Both branches (|d| < 1: log1p(2 sinh(d/2)^2), else |d| + log1p(exp(-2|d|)) - log 2) keep
+    a few ulps of relative accuracy, including near 0 where log cosh d ~ d^2 / 2."""
+    v = fl.log_cosh(np.array([d, -d]), np.zeros(2), reduction="none")
+    np.testing.assert_allclose(v, [expected, expected], rtol=8 * 2.2e-16)
+    v32 = fl.log_cosh(np.array([d], dtype=np.float32), np.zeros(1, np.float32), reduction="none")
+    assert float(v32[0]) == pytest.approx(expected, rel=8 * 1.2e-7)
+    np.testing.assert_allclose(fl.log_cosh.grad(np.array([d]), np.zeros(1), reduction="sum"),
+                               [math.tanh(d)], rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------- binary cross-entropy
+
+
+def test_bce_matches_torch_clamp_and_gradient_at_0_and_1():
+    torch, F = _torch()
+    for dtype, tdt in ((np.float64, torch.float64), (np.float32, torch.float32)):
+        p = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1e-30, 1 - 1e-7, 0.3], dtype=dtype)
+        t = np.array([0.0, 1.0, 1.0, 0.0, 0.3, 1.0, 0.0, 0.3], dtype=dtype)
+        tp = torch.tensor(p, dtype=tdt, requires_grad=True)
+        out = F.binary_cross_entropy(tp, torch.tensor(t, dtype=tdt), reduction="none")
+        out.sum().backward()
+        v, g = fl.binary_cross_entropy.value_and_grad(p, t, reduction="none")
+        np.testing.assert_allclose(v, out.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(g, tp.grad.numpy(), rtol=1e-6)
+        assert v[2] == pytest.approx(100.0) and v[3] == pytest.approx(100.0)
+        assert g[2] == pytest.approx(-1e12, rel=1e-6) and g[3] == pytest.approx(1e12, rel=1e-6)
+
+
+@pytest.mark.parametrize("bad", [-1e-9, 1.0 + 1e-9, 2.0, -np.inf])
+def test_bce_rejects_probabilities_outside_0_1(bad):
+    with pytest.raises(ValueError, match=r"pred in \[0, 1\].*flat index 1"):
+        fl.binary_cross_entropy(np.array([0.5, bad]), np.array([0.0, 1.0]))
+
+
+def test_bce_weight_does_not_change_mean_denominator():
+    rng = np.random.default_rng(1)
+    p, t = rng.uniform(0.1, 0.9, (6, 4)), rng.integers(0, 2, (6, 4)).astype(F64)
+    w = rng.uniform(0.5, 2, 4)
+    none = fl.binary_cross_entropy(p, t, weight=w, reduction="none")
+    assert fl.binary_cross_entropy(p, t, weight=w) == pytest.approx(none.sum() / p.size, rel=1e-14)
+    # sample_weight does enter the denominator
+    sw = rng.uniform(0.5, 2, (6, 4))
+    m = fl.binary_cross_entropy(p, t, weight=w, sample_weight=sw)
+    assert m == pytest.approx((sw * none).sum() / sw.sum(), rel=1e-14)
+
+
+@pytest.mark.parametrize("shape,wshape", [
+    ((7, 5), ()), ((7, 5), (5,)), ((7, 5), (7, 1)), ((7, 5), (1, 5)), ((7, 5), (7, 5)),
+    ((3, 4, 5, 6), (1, 4, 1, 1)), ((3, 4, 5, 6), (4, 5, 1)), ((3, 4, 5, 6), (3, 1, 1, 6)),
+    ((3, 1, 5), (3, 1, 5)), ((3, 1, 5), (1, 1, 5)), ((3, 4, 5, 6), (3, 1, 5, 1)),
+])
+@pytest.mark.parametrize("loss", ["bce", "logits_weight", "logits_pos_weight"])
+def test_elementwise_weight_broadcast_patterns(shape, wshape, loss):
+    """Compact patterns (one run of varying axes) and materialised ones give the reference."""
+    rng = np.random.default_rng(2)
+    w = rng.uniform(0.5, 2.0, wshape)
+    t = rng.uniform(size=shape)
+    if loss == "bce":
+        x = rng.uniform(0.05, 0.95, shape)
+        f, ref, kw = fl.binary_cross_entropy, reference.binary_cross_entropy, {"weight": w}
+    else:
+        x = rng.standard_normal(shape) * 3
+        f, ref = fl.binary_cross_entropy_with_logits, reference.binary_cross_entropy_with_logits
+        kw = {"weight": w} if loss == "logits_weight" else {"pos_weight": w}
+    for dtype in (np.float32, np.float64):
+        v, g = f.value_and_grad(x.astype(dtype), t.astype(dtype), reduction="none", **kw)
+        rv, rg = ref(x.astype(dtype), t.astype(dtype), reduction="none", **kw)
+        rtol = 1e-5 if dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(v, rv, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(g, rg, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("wshape", [(8193,), (8191, 1), (3, 1)])
+def test_weight_pattern_across_block_boundaries_and_threads(wshape, threads):
+    """Patterns whose period does not divide the kernel's 8192-element blocks, on enough
+    elements to run threaded: each block must start at the right pattern position."""
+    rng = np.random.default_rng(3)
+    shape = {(8193,): (10, 8193), (8191, 1): (8191, 9), (3, 1): (3, 30000)}[wshape]
+    x = rng.standard_normal(shape).astype(np.float32)
+    t = rng.uniform(size=shape).astype(np.float32)
+    w = rng.uniform(0.5, 2, wshape)
+    full = np.ascontiguousarray(np.broadcast_to(w, shape))
+    out = []
+    for n in (1, 3):
+        threads(n)
+        out.append(fl.binary_cross_entropy_with_logits.value_and_grad(
+            x, t, pos_weight=w, weight=w, reduction="sum"))
+    threads(1)
+    # the same weights fully materialised take the pattern path with length n, inner 1
+    vm, gm = fl.binary_cross_entropy_with_logits.value_and_grad(
+        x, t, pos_weight=full, weight=full, reduction="sum")
+    for v, g in out:
+        assert v.tobytes() == out[0][0].tobytes() and g.tobytes() == out[0][1].tobytes()
+        assert v == vm
+        np.testing.assert_array_equal(g, gm)
+    rv, rg = reference.binary_cross_entropy_with_logits(x, t, pos_weight=w, weight=w,
+                                                        reduction="sum")
+    assert float(out[0][0]) == pytest.approx(rv, rel=1e-5)
+    np.testing.assert_allclose(out[0][1], rg, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("kw", [{"weight": np.ones(4)}, {"pos_weight": np.ones((2, 3))}])
+def test_weight_shape_errors_name_the_argument(kw):
+    name = next(iter(kw))
+    f = fl.binary_cross_entropy_with_logits if name == "pos_weight" else fl.binary_cross_entropy
+    with pytest.raises(ValueError, match=rf"{name} of shape .* cannot be broadcast"):
+        f(np.full((5, 3), 0.5), np.zeros((5, 3)), **kw)
+
+
+def test_weight_dtype_error():
+    with pytest.raises(TypeError, match="weight"):
+        fl.binary_cross_entropy(np.full(3, 0.5), np.zeros(3), weight=np.array(["a", "b", "c"]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_stable_at_1e4(dtype):
+    x = np.array([1e4, -1e4, 1e4, -1e4, 50.0, -50.0], dtype=dtype)
+    t = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0], dtype=dtype)
+    v, g = fl.binary_cross_entropy_with_logits.value_and_grad(x, t, reduction="none")
+    exact_small = math.log1p(math.exp(-50.0))  # the confident-correct loss, no cancellation
+    np.testing.assert_allclose(v, [0.0, 0.0, 1e4, 1e4, exact_small, exact_small], rtol=1e-6)
+    assert v[4] > 0  # not rounded to 0 by x - x
+    np.testing.assert_allclose(g, [0.0, 0.0, 1.0, -1.0, -math.exp(-50), math.exp(-50)],
+                               rtol=1e-6, atol=1e-30)
+
+
+def test_bce_with_logits_matches_torch_extremes_and_pos_weight():
+    torch, F = _torch()
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.standard_normal((6, 3)) * 3, [[1e4, -1e4, 0.0], [-1e4, 1e4, 30.0]]])
+    t = np.concatenate([rng.uniform(size=(6, 3)), [[0.0, 1.0, 0.5], [0.3, 0.7, 1.0]]])
+    pw = np.array([0.5, 2.0, 3.0])
+    tx = torch.tensor(x, requires_grad=True)
+    out = F.binary_cross_entropy_with_logits(tx, torch.tensor(t), pos_weight=torch.tensor(pw),
+                                             reduction="mean")
+    out.backward()
+    v, g = fl.binary_cross_entropy_with_logits.value_and_grad(x, t, pos_weight=pw)
+    assert v == pytest.approx(out.item(), rel=1e-13)
+    np.testing.assert_allclose(g, tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_bce_with_logits_label_smoothing_is_keras():
+    x, t, eps = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.0, 1.0]), 0.2
+    ts = t * (1 - eps) + 0.5 * eps  # Keras: y * (1 - ls) + 0.5 * ls
+    v = fl.binary_cross_entropy_with_logits(x, t, label_smoothing=eps, reduction="none")
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(v, -(ts * np.log(s) + (1 - ts) * np.log(1 - s)), rtol=1e-14)
+
+
+@pytest.mark.parametrize("eps", [-0.1, 1.5, float("nan")])
+def test_bce_with_logits_rejects_bad_label_smoothing(eps):
+    with pytest.raises(ValueError, match="label_smoothing"):
+        fl.binary_cross_entropy_with_logits(np.zeros(2), np.zeros(2), label_smoothing=eps)
+
+
+# ---------------------------------------------------------------------------- squared_hinge
+
+
+def test_squared_hinge_closed_form_and_kink():
+    x = np.array([2.0, 1.0, 0.5, -1.0, -1.0])
+    t = np.array([1, 1, 1, 1, -1])
+    v, g = fl.squared_hinge.value_and_grad(x, t, reduction="none")
+    np.testing.assert_array_equal(v, [0.0, 0.0, 0.25, 4.0, 0.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, -1.0, -4.0, 0.0])
+    v01 = fl.squared_hinge(x, (t > 0).astype(int), reduction="none")
+    np.testing.assert_array_equal(v, v01)
+
+
+@pytest.mark.parametrize("target,bad", [([1, 2, 1], "2"), ([1, -1, 0], "0"), ([0.5, 1, 1], "0.5")])
+def test_squared_hinge_rejects_invalid_targets(target, bad):
+    with pytest.raises(ValueError, match=rf"target must hold only.*found .*{bad}"):
+        fl.squared_hinge(np.zeros(3), np.array(target))
+
+
+# ---------------------------------------------------------------------------- focal
+
+
+def _torchvision_focal(torch, F, x, t, gamma, alpha):
+    """torchvision.ops.sigmoid_focal_loss written out (torchvision is not installed)."""
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    return loss
+
+
+@pytest.mark.parametrize("gamma,alpha", [(2.0, 0.25), (0.0, 0.5), (1.0, None), (3.5, 0.9)])
+def test_focal_matches_torchvision(gamma, alpha):
+    torch, F = _torch()
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.standard_normal(40) * 4, [-20.0, 20.0, -20.0, 20.0, 0.0]])
+    t = np.concatenate([rng.integers(0, 2, 40), [0, 1, 1, 0, 1]]).astype(F64)
+    tx = torch.tensor(x, requires_grad=True)
+    out = _torchvision_focal(torch, F, tx, torch.tensor(t), gamma, -1 if alpha is None else alpha)
+    out.sum().backward()
+    v, g = fl.focal.value_and_grad(x, t, gamma=gamma, alpha=alpha, reduction="none")
+    tv, tg = out.detach().numpy(), tx.grad.numpy()
+    np.testing.assert_allclose(v[:40], tv[:40], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(g[:40], tg[:40], rtol=1e-10, atol=1e-20)
+    # at |x| = 20 torchvision's 1 - p_t cancels (relative error ~1e-16 / p ~ 1e-7); fastloss
+    # works in log space (see test_focal_logits_20_against_mpmath)
+    np.testing.assert_allclose(v[40:], tv[40:], rtol=1e-6, atol=1e-300)
+    np.testing.assert_allclose(g[40:], tg[40:], rtol=1e-6, atol=1e-300)
+
+
+def test_focal_logits_20_against_mpmath():
+    """Confident and right at |x| = 20: the loss ~ p^3 is kept to full relative accuracy.
+    Expected: alpha_t (1 - p_t)^2 (-log p_t) with mpmath at 50 digits."""
+    v = fl.focal(np.array([-20.0, 20.0]), np.array([0.0, 1.0]), alpha=0.25, reduction="none")
+    np.testing.assert_allclose(v, [6.5673830381814268527e-27, 2.1891276793938089509e-27],
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_focal_stable_at_logits_1e4(dtype):
+    x = np.array([1e4, -1e4, 1e4, -1e4], dtype=dtype)
+    t = np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype)
+    v, g = fl.focal.value_and_grad(x, t, gamma=2.0, alpha=0.25, reduction="none")
+    # confident and right: 0; confident and wrong: alpha_t * 1 * |x|, gradient -+alpha_t
+    np.testing.assert_allclose(v, [0.0, 0.0, 0.75 * 1e4, 0.25 * 1e4], rtol=1e-6)
+    np.testing.assert_allclose(g, [0.0, 0.0, 0.75, -0.25], rtol=1e-6)
+
+
+def test_focal_gamma0_without_alpha_is_bce_with_logits():
+    rng = np.random.default_rng(6)
+    x, t = rng.standard_normal(30) * 3, rng.uniform(size=30)
+    v, g = fl.focal.value_and_grad(x, t, gamma=0.0, alpha=None, reduction="sum")
+    vb, gb = fl.binary_cross_entropy_with_logits.value_and_grad(x, t, reduction="sum")
+    assert v == pytest.approx(vb, rel=1e-14)
+    np.testing.assert_allclose(g, gb, rtol=1e-13, atol=1e-16)
+
+
+def test_focal_soft_targets_use_the_general_form():
+    x, t, gamma, alpha = np.array([0.4, -1.3]), np.array([0.3, 0.8]), 2.0, 0.25
+    p = 1 / (1 + np.exp(-x))
+    expected = -(t * alpha * (1 - p) ** gamma * np.log(p)
+                 + (1 - t) * (1 - alpha) * p**gamma * np.log(1 - p))
+    v = fl.focal(x, t, gamma=gamma, alpha=alpha, reduction="none")
+    np.testing.assert_allclose(v, expected, rtol=1e-14)
+
+
+def test_focal_probabilities_agree_with_logits_by_the_chain_rule():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(25) * 2
+    t = rng.uniform(size=25)
+    p = 1 / (1 + np.exp(-x))
+    vx, gx = fl.focal.value_and_grad(x, t, gamma=1.7, alpha=0.3, reduction="none")
+    vp, gp = fl.focal.value_and_grad(p, t, gamma=1.7, alpha=0.3, from_logits=False,
+                                     reduction="none")
+    np.testing.assert_allclose(vp, vx, rtol=1e-12)
+    np.testing.assert_allclose(gp * p * (1 - p), gx, rtol=1e-10, atol=1e-15)
+
+
+def test_focal_probabilities_at_the_edges():
+    # right and certain: 0 with a finite gradient; wrong and certain: inf (no clamp)
+    p = np.array([1.0, 0.0, 0.0, 1.0])
+    t = np.array([1.0, 0.0, 1.0, 0.0])
+    with np.errstate(divide="ignore"):
+        v, g = fl.focal.value_and_grad(p, t, gamma=2.0, from_logits=False, reduction="none")
+    np.testing.assert_array_equal(v[:2], [0.0, 0.0])
+    assert np.isfinite(g[:2]).all()
+    assert np.isposinf(v[2:]).all()
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"gamma": -1.0}, "gamma"), ({"alpha": 1.5}, "alpha"), ({"alpha": -0.25}, "alpha"),
+])
+def test_focal_rejects_bad_parameters(kw, match):
+    with pytest.raises(ValueError, match=match):
+        fl.focal(np.zeros(3), np.zeros(3), **kw)
+
+
+def test_focal_rejects_targets_outside_0_1_and_probabilities_outside_0_1():
+    with pytest.raises(ValueError, match=r"target in \[0, 1\].*flat index 2"):
+        fl.focal(np.zeros(3), np.array([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"pred in \[0, 1\].*flat index 0"):
+        fl.focal(np.array([1.5, 0.5]), np.zeros(2), from_logits=False)
+    fl.focal(np.array([1.5, -3.0]), np.zeros(2))  # logits may be anything
+
+
+# ---------------------------------------------------------------------------- GAN
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gan_generator_forms_and_stability(dtype):
+    x = np.array([-1e4, -3.0, 0.0, 2.0, 1e4], dtype=dtype)
+    v, g = fl.gan_generator.value_and_grad(x, reduction="none")
+    np.testing.assert_allclose(v, [1e4, math.log1p(math.exp(3)), math.log(2),
+                                   math.log1p(math.exp(-2)), 0.0], rtol=1e-6)
+    s = np.exp(-np.logaddexp(0, -x.astype(F64)))  # sigmoid
+    np.testing.assert_allclose(g, s - 1, rtol=1e-6, atol=1e-30)
+    vs, gs = fl.gan_generator.value_and_grad(x, saturating=True, reduction="none")
+    np.testing.assert_allclose(vs, -np.logaddexp(0, x.astype(F64)), rtol=1e-6)
+    np.testing.assert_allclose(gs, -s, rtol=1e-6, atol=1e-30)
+    assert np.isfinite(v).all() and np.isfinite(vs).all()
+
+
+def test_gan_discriminator_parts_shapes_and_means():
+    rng = np.random.default_rng(8)
+    real, fake = rng.standard_normal((4, 3)), rng.standard_normal(7)
+    none, (gr, gf) = fl.gan_discriminator.value_and_grad(real, fake, reduction="none")
+    assert isinstance(none, tuple) and none[0].shape == (4, 3) and none[1].shape == (7,)
+    np.testing.assert_allclose(none[0], np.logaddexp(0, -real), rtol=1e-15)
+    np.testing.assert_allclose(none[1], np.logaddexp(0, fake), rtol=1e-15)
+    mean, (dr, df) = fl.gan_discriminator.value_and_grad(real, fake)
+    assert mean == pytest.approx(none[0].mean() + none[1].mean(), rel=1e-14)
+    np.testing.assert_allclose(dr, gr / 12, rtol=1e-15)
+    np.testing.assert_allclose(df, gf / 7, rtol=1e-15)
+    g = fl.gan_discriminator.grad(real, fake)
+    assert isinstance(g, tuple) and len(g) == 2
+    np.testing.assert_array_equal(g[0], dr)
+    np.testing.assert_array_equal(g[1], df)
+
+
+def test_gan_discriminator_equals_two_bce_with_logits():
+    rng = np.random.default_rng(9)
+    real, fake = rng.standard_normal(10) * 5, rng.standard_normal(6) * 5
+    real[0], fake[0] = -1e4, 1e4
+    for reduction in ("sum", "mean"):
+        v = fl.gan_discriminator(real, fake, reduction=reduction)
+        expected = (fl.binary_cross_entropy_with_logits(real, np.ones(10), reduction=reduction)
+                    + fl.binary_cross_entropy_with_logits(fake, np.zeros(6), reduction=reduction))
+        assert v == pytest.approx(expected, rel=1e-14)
+        assert np.isfinite(v)
+
+
+def test_gan_discriminator_sample_weight_pair():
+    real, fake = np.array([0.5, -1.0]), np.array([2.0, 0.0, 1.0])
+    wr, wf = np.array([1.0, 3.0]), np.array([2.0, 1.0, 1.0])
+    v = fl.gan_discriminator(real, fake, sample_weight=(wr, wf))
+    lr, lf = np.logaddexp(0, -real), np.logaddexp(0, fake)
+    assert v == pytest.approx((wr @ lr) / 4 + (wf @ lf) / 4, rel=1e-14)
+    v1 = fl.gan_discriminator(real, fake, sample_weight=(None, wf))
+    assert v1 == pytest.approx(lr.mean() + (wf @ lf) / 4, rel=1e-14)
+
+
+@pytest.mark.parametrize("sw", [np.ones(2), (np.ones(2),), (np.ones(3), np.ones(3))])
+def test_gan_discriminator_sample_weight_errors(sw):
+    with pytest.raises(ValueError, match="sample_weight"):
+        fl.gan_discriminator(np.zeros(2), np.zeros(3), sample_weight=sw)
+
+
+def test_gan_discriminator_dtype_mismatch():
+    with pytest.raises(TypeError, match="same dtype"):
+        fl.gan_discriminator(np.zeros(2, np.float32), np.zeros(3))
+    with pytest.raises(TypeError, match="fake_logits"):
+        fl.gan_discriminator(np.zeros(2), np.zeros(3, dtype=int))
+
+
+# ---------------------------------------------------------------------------- shared conventions
+
+
+def _valid_inputs(loss):
+    if loss is fl.binary_cross_entropy or loss is fl.msle:
+        return np.array([0.25, 0.5, 0.75]), np.array([0.0, 1.0, 0.5])
+    if loss is fl.squared_hinge:
+        return np.array([0.25, 0.5, 0.75]), np.array([1.0, -1.0, 1.0])
+    return np.array([0.25, -0.5, 0.75]), np.array([0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("loss", ALL_EW + [fl.rmse], ids=lambda f: f.__name__)
+def test_nan_prediction_gives_nan(loss):
+    x, t = _valid_inputs(loss)
+    x[1] = np.nan
+    reduction = "sum" if loss is fl.rmse else "none"
+    v, g = loss.value_and_grad(x, t, reduction=reduction)
+    assert np.isnan(v).any()
+    assert np.isnan(g[1])
+    if loss is not fl.rmse:
+        assert np.isfinite(v[[0, 2]]).all() and np.isfinite(g[[0, 2]]).all()
+
+
+def test_nan_logit_gives_nan_in_gan_losses():
+    x = np.array([0.5, np.nan])
+    for sat in (False, True):
+        v, g = fl.gan_generator.value_and_grad(x, saturating=sat, reduction="none")
+        assert np.isnan(v[1]) and np.isnan(g[1]) and np.isfinite(v[0])
+    (vr, vf), (gr, gf) = fl.gan_discriminator.value_and_grad(x, x[::-1], reduction="none")
+    assert np.isnan(vr[1]) and np.isnan(vf[0]) and np.isnan(gr[1]) and np.isnan(gf[0])
+
+
+@pytest.mark.parametrize("loss", ALL_EW + [fl.rmse], ids=lambda f: f.__name__)
+def test_shape_mismatch_is_a_value_error(loss):
+    x, t = _valid_inputs(loss)
+    with pytest.raises(ValueError, match="same shape"):
+        loss(x, t[:2])
+
+
+@pytest.mark.parametrize("loss", ALL_EW + [fl.rmse], ids=lambda f: f.__name__)
+def test_empty_input(loss):
+    x = np.zeros(0)
+    assert loss(x, x, reduction="sum") == 0.0
+    assert loss.grad(x, x, reduction="sum").shape == (0,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert np.isnan(loss(x, x, reduction="mean"))  # 0 / 0, as torch
+
+
+def test_public_names_and_signatures():
+    import inspect
+
+    for name in ("mse", "mae", "rmse", "msle", "smooth_l1", "log_cosh", "binary_cross_entropy",
+                 "binary_cross_entropy_with_logits", "squared_hinge", "focal", "gan_generator",
+                 "gan_discriminator"):
+        f = getattr(fl, name)
+        assert name in fl.__all__ and isinstance(f, fl.Loss) and f.__name__ == name
+        params = inspect.signature(f).parameters
+        assert "reduction" in params and "sample_weight" in params and "_want" not in params
+    assert inspect.signature(fl.focal).parameters["from_logits"].default is True
+    assert inspect.signature(fl.smooth_l1).parameters["beta"].default == 1.0
