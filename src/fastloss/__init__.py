@@ -16,12 +16,14 @@ from ._api import (
     set_num_threads,
 )
 from ._config import show_config
+from ._sequence import ctc, ssd_multibox
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Loss",
     "cross_entropy",
+    "ctc",
     "dice",
     "get_num_threads",
     "hinge",
@@ -29,4 +31,5 @@ __all__ = [
     "kl_div",
     "set_num_threads",
     "show_config",
+    "ssd_multibox",
 ]
