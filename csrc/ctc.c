@@ -16,6 +16,14 @@ static inline double fl_ctc_lae(double a, double b) {
     return m + log1p(exp(-fabs(a - b)));
 }
 
+/* log(exp(a) + exp(b) + exp(c)) with the largest term factored out (-inf when all are). */
+static inline double fl_ctc_lse3(double a, double b, double c) {
+    double m = a > b ? a : b;
+    m = m > c ? m : c;
+    if (m == -INFINITY) return m;
+    return m + log(exp(a - m) + exp(b - m) + exp(c - m));
+}
+
 #include "type_float.h"
 #include "ctc_impl.h"
 #include "type_undef.h"

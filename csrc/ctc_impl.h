@@ -14,29 +14,44 @@
  * Gradient w.r.t. the logits (Graves et al. 2006, eq. 16, through the softmax):
  *   d loss / d x_tk = p_t(k) - exp(lcab_t(k) + loss - lp_t(k)),
  *   lcab_t(k) = lae over the states s with l'_s = k of alpha_t(s) + beta_t(s).
- * Memory per sample: alpha (T x S'), two rows of beta, lse (T) and lcab (C), all double. They
+ * Memory per sample: alpha (T x S'), two rows of beta, lse and 1/sum (T), lcab (C), double. They
  * live in one buffer per thread, sized for the longest sample; nothing scales with n.
  * An impossible alignment (log P = -inf) gives loss +inf and a zero gradient. */
 
 #define FL_CTC_LAB(s) (((s) & 1) ? lab[(s) >> 1] : blank)
 
-/* One sample: returns -log P; writes its gradient rows (times scale) when g is not NULL. */
+/* One sample: returns -log P; writes its gradient rows (times scale) when g is not NULL.
+ * Only the states that can lie on a complete path are computed: at step t the state s needs
+ * s <= 2t + 1 (reachable from the start) and s >= S' - 2(T - t) (able to reach the end); the
+ * others stay -inf in alpha and beta, and they contribute nothing to log P or the gradient. */
 static double FL_FN(ctc_one)(const FL_REAL *restrict x, int64_t tl, int64_t t_max, int64_t c,
                              const int64_t *restrict lab, int64_t L, int64_t blank,
                              double scale, FL_REAL *restrict g, double *restrict work) {
     const int64_t sp = 2 * L + 1;
     double *restrict alpha = work;          /* tl * sp */
     double *restrict lse = alpha + tl * sp; /* tl */
-    double *b0 = lse + tl, *b1 = b0 + sp;   /* beta at t and at t + 1 */
+    double *restrict isum = lse + tl;       /* tl: 1 / sum_k exp(x_tk - max_t) */
+    double *b0 = isum + tl, *b1 = b0 + sp;  /* beta at t and at t + 1 */
     double *restrict lcab = b1 + sp;        /* c */
 
+    /* log-sum-exp per step; with a gradient the exponentials are parked in its rows */
     for (int64_t t = 0; t < tl; t++) {
         const FL_REAL *restrict row = x + t * c;
-        double m = -INFINITY;
-        for (int64_t k = 0; k < c; k++) m = (double)row[k] > m ? (double)row[k] : m;
+        FL_REAL m = -INFINITY;
+        for (int64_t k = 0; k < c; k++) m = row[k] > m ? row[k] : m;
         double s = 0.0;
-        for (int64_t k = 0; k < c; k++) s += exp((double)row[k] - m);
-        lse[t] = m + log(s);
+        if (g) {
+            FL_REAL *restrict gr = g + t * c;
+            for (int64_t k = 0; k < c; k++) {
+                FL_REAL e = FL_EXP(row[k] - m);
+                gr[k] = e;
+                s += (double)e;
+            }
+        } else {
+            for (int64_t k = 0; k < c; k++) s += (double)FL_EXP(row[k] - m);
+        }
+        lse[t] = (double)m + log(s);
+        isum[t] = 1.0 / s;
     }
 
     /* forward */
@@ -50,10 +65,19 @@ static double FL_FN(ctc_one)(const FL_REAL *restrict x, int64_t tl, int64_t t_ma
         double *restrict a = alpha + t * sp;
         const FL_REAL *restrict row = x + t * c;
         const double l = lse[t];
-        for (int64_t s = 0; s < sp; s++) {
-            double v = ap[s];
-            if (s > 0) v = fl_ctc_lae(v, ap[s - 1]);
-            if ((s & 1) && s > 1 && lab[s >> 1] != lab[(s >> 1) - 1]) v = fl_ctc_lae(v, ap[s - 2]);
+        int64_t lo = sp - 2 * (tl - t), hi = 2 * t + 1;
+        if (lo < 0) lo = 0;
+        if (hi > sp - 1) hi = sp - 1;
+        for (int64_t s = 0; s < lo; s++) a[s] = -INFINITY;
+        for (int64_t s = hi + 1; s < sp; s++) a[s] = -INFINITY;
+        for (int64_t s = lo; s <= hi; s++) {
+            double v;
+            if ((s & 1) && s > 1 && lab[s >> 1] != lab[(s >> 1) - 1])
+                v = fl_ctc_lse3(ap[s], ap[s - 1], ap[s - 2]);
+            else if (s > 0)
+                v = fl_ctc_lae(ap[s], ap[s - 1]);
+            else
+                v = ap[s];
             a[s] = v == -INFINITY ? -INFINITY : v + ((double)row[FL_CTC_LAB(s)] - l);
         }
     }
@@ -79,31 +103,43 @@ static double FL_FN(ctc_one)(const FL_REAL *restrict x, int64_t tl, int64_t t_ma
     for (int64_t t = tl - 1; t >= 0; t--) {
         const FL_REAL *restrict row = x + t * c;
         const double l = lse[t];
+        int64_t lo = sp - 2 * (tl - t), hi = 2 * t + 1;
+        if (lo < 0) lo = 0;
+        if (hi > sp - 1) hi = sp - 1;
+        for (int64_t s = 0; s < sp; s++) bc[s] = -INFINITY;
         if (t == tl - 1) {
-            for (int64_t s = 0; s < sp; s++) bc[s] = -INFINITY;
             bc[sp - 1] = (double)row[blank] - l;
             if (L > 0) bc[sp - 2] = (double)row[lab[L - 1]] - l;
         } else {
-            for (int64_t s = 0; s < sp; s++) {
-                double v = bn[s];
-                if (s + 1 < sp) v = fl_ctc_lae(v, bn[s + 1]);
+            for (int64_t s = lo; s <= hi; s++) {
+                double v;
                 if ((s & 1) && s + 2 < sp && lab[s >> 1] != lab[(s >> 1) + 1])
-                    v = fl_ctc_lae(v, bn[s + 2]);
+                    v = fl_ctc_lse3(bn[s], bn[s + 1], bn[s + 2]);
+                else if (s + 1 < sp)
+                    v = fl_ctc_lae(bn[s], bn[s + 1]);
+                else
+                    v = bn[s];
                 bc[s] = v == -INFINITY ? -INFINITY : v + ((double)row[FL_CTC_LAB(s)] - l);
             }
         }
-        for (int64_t k = 0; k < c; k++) lcab[k] = -INFINITY;
+        /* lcab_t(k), only for the classes of the states in the window */
         const double *restrict a = alpha + t * sp;
-        for (int64_t s = 0; s < sp; s++) {
+        for (int64_t s = lo; s <= hi; s++) lcab[FL_CTC_LAB(s)] = -INFINITY;
+        for (int64_t s = lo; s <= hi; s++) {
             int64_t k = FL_CTC_LAB(s);
             lcab[k] = fl_ctc_lae(lcab[k], a[s] + bc[s]);
         }
+        /* p_t(k) = e_k / sum (e parked in the row), minus the occupation of the state labels */
         FL_REAL *restrict gr = g + t * c;
-        for (int64_t k = 0; k < c; k++) {
+        const double ps = scale * isum[t];
+        for (int64_t k = 0; k < c; k++) gr[k] = (FL_REAL)(ps * (double)gr[k]);
+        for (int64_t s = lo; s <= hi; s++) {
+            int64_t k = FL_CTC_LAB(s);
+            double v = lcab[k];
+            if (v == -INFINITY) continue;
+            lcab[k] = -INFINITY; /* each class once */
             double lpk = (double)row[k] - l;
-            double v = exp(lpk);
-            if (lcab[k] != -INFINITY) v -= exp(lcab[k] + nll - lpk);
-            gr[k] = (FL_REAL)(scale * v);
+            gr[k] = (FL_REAL)(scale * (exp(lpk) - exp(v + nll - lpk)));
         }
         double *tmp = bc;
         bc = bn;
@@ -156,7 +192,7 @@ int FL_FN(fl_ctc)(int64_t n, int64_t t_max, int64_t c, const FL_REAL *restrict l
     fl_partials ps;
     double *per = fl_partials_get(&ps, n);
     if (!per) return FL_ERR_NOMEM;
-    const size_t scratch = (size_t)(max_t * max_sp + max_t + 2 * max_sp + c);
+    const size_t scratch = (size_t)(max_t * max_sp + 2 * max_t + 2 * max_sp + c);
     int nt = fl_threads_for(n_threads, n * t_max * c, n);
     int failed = 0;
 

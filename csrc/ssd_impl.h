@@ -12,12 +12,13 @@
  * positives over the whole batch (0 positives: value 0 and gradient 0).
  * Scratch per thread, sized by a: lse (double), the negative candidates, a selection mask. */
 
+/* log-sum-exp of one row: exponentials in FL_REAL (every exponent <= 0), sum in double */
 static inline double FL_FN(ssd_row_lse)(const FL_REAL *restrict row, int64_t c) {
-    double m = -INFINITY;
-    for (int64_t k = 0; k < c; k++) m = (double)row[k] > m ? (double)row[k] : m;
+    FL_REAL m = -INFINITY;
+    for (int64_t k = 0; k < c; k++) m = row[k] > m ? row[k] : m;
     double s = 0.0;
-    for (int64_t k = 0; k < c; k++) s += exp((double)row[k] - m);
-    return m + log(s);
+    for (int64_t k = 0; k < c; k++) s += (double)FL_EXP(row[k] - m);
+    return (double)m + log(s);
 }
 
 static double FL_FN(ssd_one)(int64_t a, int64_t c, const FL_REAL *restrict lp,
