@@ -100,6 +100,21 @@ FL_DECLARE_REGRESSION_BINARY(double, f64)
 FL_DECLARE_ROWWISE(float, f32)
 FL_DECLARE_ROWWISE(double, f64)
 
+/* Sequence and detection losses (ctc.c, ssd.c). */
+#define FL_DECLARE_SEQUENCE(T, SUF)                                                             \
+    int fl_ctc_##SUF(int64_t n, int64_t t_max, int64_t c, const T *logits,                      \
+                     const int64_t *targets, int64_t n_targets, const int64_t *offsets,         \
+                     const int64_t *input_lengths, const int64_t *target_lengths,               \
+                     int64_t blank, int reduction, int zero_infinity, T *loss, T *grad,         \
+                     double *value, int64_t *bad, int n_threads);                               \
+    int fl_ssd_##SUF(int64_t n, int64_t a, int64_t c, const T *loc_pred, const T *loc_target,  \
+                     const T *conf, const int64_t *labels, double neg_pos_ratio, double beta,   \
+                     int reduction, T *loss, T *grad_loc, T *grad_conf, double *value,          \
+                     int64_t *bad, int n_threads);
+
+FL_DECLARE_SEQUENCE(float, f32)
+FL_DECLARE_SEQUENCE(double, f64)
+
 /* Build facts for show_config(). */
 int fl_default_threads(void);
 int fl_have_openmp(void);

@@ -31,12 +31,14 @@ from ._catalogue import (
 )
 from ._config import show_config
 from ._rowwise import distillation, log_softmax, logsumexp, multi_margin, softmax
+from ._sequence import ctc, ssd_multibox
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Loss",
     "cross_entropy",
+    "ctc",
     "dice",
     "get_num_threads",
     "hinge",
@@ -63,4 +65,5 @@ __all__ = [
     "logsumexp",
     "multi_margin",
     "softmax",
+    "ssd_multibox",
 ]

@@ -488,3 +488,66 @@ def gan_discriminator(const real[::1] real_, const real[::1] fake, const real[::
             rc = fl_gan_discriminator_f64(n_r, pr, pwr, n_f, pf, pwf, reduction, plr, plf, pgr,
                                           pgf, &value, n_threads)
     return rc, value, -1
+
+
+# ------------------------------------------------------------------ CTC and SSD multibox (ctc.c, ssd.c)
+
+cdef extern from "fastloss.h" nogil:
+    int fl_ctc_f32(int64_t, int64_t, int64_t, const float*, const int64_t*, int64_t, const int64_t*,
+                   const int64_t*, const int64_t*, int64_t, int, int, float*, float*, double*,
+                   int64_t*, int)
+    int fl_ctc_f64(int64_t, int64_t, int64_t, const double*, const int64_t*, int64_t, const int64_t*,
+                   const int64_t*, const int64_t*, int64_t, int, int, double*, double*, double*,
+                   int64_t*, int)
+    int fl_ssd_f32(int64_t, int64_t, int64_t, const float*, const float*, const float*, const int64_t*,
+                   double, double, int, float*, float*, float*, double*, int64_t*, int)
+    int fl_ssd_f64(int64_t, int64_t, int64_t, const double*, const double*, const double*, const int64_t*,
+                   double, double, int, double*, double*, double*, double*, int64_t*, int)
+
+
+def ctc(int64_t n, int64_t t_max, int64_t c, const real[::1] logits, const int64_t[::1] targets,
+        const int64_t[::1] offsets, const int64_t[::1] input_lengths,
+        const int64_t[::1] target_lengths, int64_t blank, int reduction, bint zero_infinity,
+        real[::1] loss, real[::1] grad, int n_threads):
+    cdef double value = 0.0
+    cdef int64_t bad = -1
+    cdef int rc
+    cdef const real* pz = _in(logits)
+    cdef const int64_t* pt = _lab(targets)
+    cdef int64_t n_targets = 0 if targets is None else targets.shape[0]
+    cdef const int64_t* po = _lab(offsets)
+    cdef const int64_t* pil = _lab(input_lengths)
+    cdef const int64_t* ptl = _lab(target_lengths)
+    cdef real* pl = _out(loss)
+    cdef real* pg = _out(grad)
+    with nogil:
+        if real is float:
+            rc = fl_ctc_f32(n, t_max, c, pz, pt, n_targets, po, pil, ptl, blank, reduction,
+                            zero_infinity, pl, pg, &value, &bad, n_threads)
+        else:
+            rc = fl_ctc_f64(n, t_max, c, pz, pt, n_targets, po, pil, ptl, blank, reduction,
+                            zero_infinity, pl, pg, &value, &bad, n_threads)
+    return rc, value, bad
+
+
+def ssd(int64_t n, int64_t a, int64_t c, const real[::1] loc_pred, const real[::1] loc_target,
+        const real[::1] conf, const int64_t[::1] labels, double neg_pos_ratio, double beta,
+        int reduction, real[::1] loss, real[::1] grad_loc, real[::1] grad_conf, int n_threads):
+    cdef double value = 0.0
+    cdef int64_t bad = -1
+    cdef int rc
+    cdef const real* pp = _in(loc_pred)
+    cdef const real* pt = _in(loc_target)
+    cdef const real* pc = _in(conf)
+    cdef const int64_t* py = _lab(labels)
+    cdef real* pl = _out(loss)
+    cdef real* pgl = _out(grad_loc)
+    cdef real* pgc = _out(grad_conf)
+    with nogil:
+        if real is float:
+            rc = fl_ssd_f32(n, a, c, pp, pt, pc, py, neg_pos_ratio, beta, reduction, pl, pgl, pgc,
+                            &value, &bad, n_threads)
+        else:
+            rc = fl_ssd_f64(n, a, c, pp, pt, pc, py, neg_pos_ratio, beta, reduction, pl, pgl, pgc,
+                            &value, &bad, n_threads)
+    return rc, value, bad

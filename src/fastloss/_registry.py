@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _api, _catalogue, reference
 from . import _rowwise as _api_rowwise
+from . import _sequence as _api_seq
 
 
 @dataclass
@@ -29,9 +30,10 @@ class Case:
     bench_shapes: tuple  # (small, medium, large) prediction shapes, for benchmarks
     reductions: tuple = ("none", "sum", "mean")
     torch: Callable | None = None
-    # how many leading positional arguments the gradient is taken w.r.t.; with 2 the gradient
-    # (and a "none" value) is a tuple of arrays, one per argument (gan_discriminator)
-    n_grad_args: int = 1
+    sample_weight: bool = True  # False: the loss takes no sample_weight (make ignores the flag)
+    # positions in args of the differentiated inputs; with more than one, .grad returns a tuple
+    # of gradients in this order (and a "none" value may be a tuple too: gan_discriminator)
+    grad_args: tuple = (0,)
 
 
 def _sw(rng, shape, want):
@@ -142,6 +144,34 @@ def _distill(rng, dtype, shape, sw, soft=False, axis=-1, **opts):
     else:
         target = rng.integers(0, c, size=rest)
     return (student, teacher, target), {"axis": axis, **opts, **_sw(rng, rest, sw)}
+def _ctc(rng, dtype, shape, sw, blank=0, special=False, **opts):
+    # (N, T, C) logits, padded (N, S) targets with S = T // 4, so every target fits its input
+    # (L + repeats <= 2S - 1 < 3T/4 <= input length); padding holds valid labels too.
+    # special: sample 1 impossible (input shorter than its target), sample 2 an empty target.
+    n, t, c = shape
+    s = max(1, t // 4)
+    logits = (rng.standard_normal(shape) * 2).astype(dtype)
+    labels = rng.integers(0, c - 1, size=(n, s))
+    targets = labels + (labels >= blank)  # skip the blank
+    target_lengths = rng.integers(1, s + 1, size=n)
+    input_lengths = rng.integers(t - t // 4, t + 1, size=n)
+    if special and n >= 3:
+        target_lengths[1], input_lengths[1] = s, s - 1
+        target_lengths[2] = 0
+    return (logits, targets, input_lengths, target_lengths), {"blank": blank, **opts}
+
+
+def _ssd(rng, dtype, shape, sw, no_positive_image=False, **opts):
+    # (N, A, C) conf logits; about 15% positives, 10% ignored, the rest background
+    n, a, c = shape
+    loc_pred = rng.standard_normal((n, a, 4)).astype(dtype)
+    loc_target = rng.standard_normal((n, a, 4)).astype(dtype)
+    conf = (rng.standard_normal(shape) * 2).astype(dtype)
+    u = rng.random((n, a))
+    labels = np.where(u < 0.15, rng.integers(1, c, size=(n, a)), np.where(u < 0.25, -1, 0))
+    if no_positive_image:
+        labels[0] = np.minimum(labels[0], 0)
+    return (loc_pred, loc_target, conf, labels), opts
 
 
 # ----------------------------------------------------------------------------- torch peers
@@ -178,6 +208,9 @@ def _torch_distill(F, student, teacher, target, temperature=4.0, alpha=0.5, axis
                          else target.reshape(-1), reduction="none").reshape(kl.shape)
     per = (1 - alpha) * T * T * kl + alpha * ce
     return {"none": per, "sum": per.sum(), "mean": per.mean()}[reduction]
+def _torch_ctc(F, logits, targets, input_lengths, target_lengths, **kw):
+    log_probs = logits.log_softmax(-1).transpose(0, 1)  # (T, N, C), as torch wants
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, **kw)
 
 
 CE_SMALL, CE_MED, CE_LARGE = (64, 10), (4096, 1000), (4096, 32000)
@@ -376,7 +409,19 @@ CASES += [
     Case("gan_generator-saturating", _catalogue.gan_generator, reference.gan_generator,
          lambda *a: _gan_fake(*a, saturating=True), (9, 11), EW_BENCH, torch=_torch_gan_generator),
     Case("gan_discriminator", _catalogue.gan_discriminator, reference.gan_discriminator,
-         _gan_pair, (9, 11), EW_BENCH, torch=_torch_gan_discriminator, n_grad_args=2),
+         _gan_pair, (9, 11), EW_BENCH, torch=_torch_gan_discriminator, grad_args=(0, 1)),
+    Case("ctc", _api_seq.ctc, reference.ctc, _ctc, (3, 12, 6),
+         ((4, 50, 20), (32, 200, 80), (64, 400, 80)), torch=_torch_ctc, sample_weight=False),
+    Case("ctc-blank-last-zero-infinity", _api_seq.ctc, reference.ctc,
+         lambda r, d, sh, sw: _ctc(r, d, sh, sw, blank=sh[2] - 1, special=True,
+                                   zero_infinity=True),
+         (4, 12, 6), ((4, 50, 20), (32, 200, 80), (64, 400, 80)), torch=_torch_ctc,
+         sample_weight=False),
+    Case("ssd_multibox", _api_seq.ssd_multibox, reference.ssd_multibox, _ssd, (3, 40, 5),
+         ((4, 1000, 21), (32, 8732, 21), (64, 8732, 81)), sample_weight=False, grad_args=(0, 2)),
+    Case("ssd_multibox-ratio2-beta0.5-nopos", _api_seq.ssd_multibox, reference.ssd_multibox,
+         lambda *a: _ssd(*a, no_positive_image=True, neg_pos_ratio=2, beta=0.5), (3, 40, 5),
+         ((4, 1000, 21), (32, 8732, 21), (64, 8732, 81)), sample_weight=False, grad_args=(0, 2)),
 ]
 
 BY_ID = {c.id: c for c in CASES}

@@ -359,3 +359,129 @@ def gan_discriminator(real_logits, fake_logits, *, reduction="mean", sample_weig
     vf, gf = _reduce(_softplus(f), _sigmoid(f), _weights(sw_f, f.shape), reduction)
     value = (vr, vf) if reduction == "none" else vr + vf
     return value, (gr, gf)
+# ---------------------------------------------------------------------------- CTC
+
+
+def _ctc_targets(targets, target_lengths):
+    """The target of every sample as a list of label arrays (padded or concatenated input)."""
+    targets = np.asarray(targets)
+    lengths = [int(v) for v in np.asarray(target_lengths).reshape(-1)]
+    if targets.ndim == 2:
+        return [targets[i, :length] for i, length in enumerate(lengths)]
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(int)
+    return [targets[s:s + length] for s, length in zip(starts, lengths)]
+
+
+def ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="mean",
+        zero_infinity=False):
+    """torch.nn.functional.ctc_loss(log_softmax(logits).transpose(0, 1), ...), batch first,
+    with the gradient w.r.t. the logits. The plain alpha/beta dynamic programme in log space,
+    one sample at a time (Graves et al. 2006). Impossible alignments: loss inf (0 with
+    zero_infinity) and gradient 0."""
+    x = _f64(logits)
+    n, _, c = x.shape
+    logp = log_softmax(x, axis=-1)
+    seqs = _ctc_targets(targets, target_lengths)
+    in_lens = [int(v) for v in np.asarray(input_lengths).reshape(-1)]
+    losses = np.zeros(n)
+    grad = np.zeros_like(x)
+    for i in range(n):
+        T = in_lens[i]
+        ext = [blank]  # the extended target: blank, l1, blank, l2, ..., blank
+        for label in seqs[i]:
+            ext += [int(label), blank]
+        ext = np.array(ext)
+        S = len(ext)
+        # a label may be reached from two states back when it differs from that state's label
+        can_skip = np.zeros(S, dtype=bool)
+        can_skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+        lp = logp[i, :T][:, ext]  # (T, S): log-probability of each state's label at each t
+        alpha = np.full((T, S), -np.inf)
+        beta = np.full((T, S), -np.inf)
+        if T == 0:
+            log_p = 0.0 if S == 1 else -np.inf
+        else:
+            alpha[0, :min(2, S)] = lp[0, :min(2, S)]
+            for t in range(1, T):
+                prev = alpha[t - 1]
+                a = prev.copy()
+                a[1:] = np.logaddexp(a[1:], prev[:-1])
+                a[2:] = np.where(can_skip[2:], np.logaddexp(a[2:], prev[:-2]), a[2:])
+                alpha[t] = a + lp[t]
+            log_p = np.logaddexp.reduce(alpha[T - 1, max(0, S - 2):])
+            beta[T - 1, max(0, S - 2):] = lp[T - 1, max(0, S - 2):]
+            for t in range(T - 2, -1, -1):
+                nxt = beta[t + 1]
+                b = nxt.copy()
+                b[:-1] = np.logaddexp(b[:-1], nxt[1:])
+                b[:-2] = np.where(can_skip[2:], np.logaddexp(b[:-2], nxt[2:]), b[:-2])
+                beta[t] = b + lp[t]
+        if np.isinf(log_p):
+            losses[i] = 0.0 if zero_infinity else np.inf
+            continue  # the gradient of an impossible sample is 0
+        losses[i] = -log_p
+        # occupation probability of label k at time t: sum over the states with label k of
+        # alpha * beta / (p_t(k) * P); the gradient w.r.t. the logits is p_t(k) minus it.
+        occupation = np.zeros((T, c))
+        for s in range(S):
+            occupation[:, ext[s]] += np.exp(alpha[:, s] + beta[:, s] - lp[:, s] - log_p)
+        grad[i, :T] = np.exp(logp[i, :T]) - occupation
+    if reduction == "none":
+        return losses, grad
+    if reduction == "sum":
+        return losses.sum(), grad
+    if reduction == "mean":
+        per_length = np.maximum(np.asarray(target_lengths).reshape(-1), 1).astype(np.float64)
+        w = 1.0 / (per_length * n)
+        return np.sum(losses * w), grad * w[:, None, None]
+    raise ValueError(reduction)
+
+
+# ---------------------------------------------------------------------------- SSD multibox
+
+
+def ssd_multibox(loc_pred, loc_target, conf_logits, labels, *, neg_pos_ratio=3, beta=1.0,
+                 reduction="mean"):
+    """SSD multibox loss with hard negative mining by a stable sort. Returns
+    (value, (d_loc_pred, d_conf_logits))."""
+    d = _f64(loc_pred) - _f64(loc_target)
+    x = _f64(conf_logits)
+    y = np.asarray(labels)
+    n, a, c = x.shape
+    pos = y > 0
+    ad = np.abs(d)
+    if beta > 0:
+        sl1 = np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+        dsl1 = np.where(ad < beta, d / beta, np.sign(d))
+    else:
+        sl1, dsl1 = ad, np.sign(d)
+    loc = np.sum(np.where(pos[..., None], sl1, 0.0), axis=(1, 2))
+    dloc = np.where(pos[..., None], dsl1, 0.0)
+
+    logp = log_softmax(x, axis=-1)
+    background_loss = -logp[..., 0]
+    chosen = pos.copy()  # the anchors whose cross-entropy counts: positives + mined negatives
+    for i in range(n):
+        neg = np.flatnonzero(y[i] == 0)
+        key = background_loss[i, neg]
+        key = np.where(np.isnan(key), np.inf, key)
+        k = min(int(np.floor(neg_pos_ratio * pos[i].sum())), neg.size)
+        hardest_first = np.lexsort((neg, -key))  # by loss descending, then by index ascending
+        chosen[i, neg[hardest_first[:k]]] = True
+    cls = np.where(pos, y, 0)  # the class each chosen anchor is trained towards
+    ce = -np.take_along_axis(logp, cls[..., None], axis=-1)[..., 0]
+    conf = np.sum(np.where(chosen, ce, 0.0), axis=1)
+    onehot = np.eye(c)[cls]
+    dconf = np.where(chosen[..., None], np.exp(logp) - onehot, 0.0)
+
+    per_image = loc + conf
+    if reduction == "none":
+        return per_image, (dloc, dconf)
+    if reduction == "sum":
+        return per_image.sum(), (dloc, dconf)
+    if reduction == "mean":
+        n_pos = pos.sum()
+        if n_pos == 0:
+            return 0.0, (np.zeros_like(dloc), np.zeros_like(dconf))
+        return per_image.sum() / n_pos, (dloc / n_pos, dconf / n_pos)
+    raise ValueError(reduction)
