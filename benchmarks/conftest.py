@@ -21,7 +21,8 @@ from fastloss._registry import CASES
 def pytest_addoption(parser):
     group = parser.getgroup("fastloss benchmarks")
     group.addoption("--fl-losses", default="",
-                    help="comma-separated registry case ids or loss names (default: all)")
+                    help="comma-separated case ids, globs over them ('cross_entropy*') or loss "
+                         "names (default: all)")
     group.addoption("--fl-sizes", default=",".join(_bench.SIZES),
                     help="comma-separated subset of small,medium,large (default: all)")
     group.addoption("--fl-dtypes", default=",".join(_bench.DTYPES),
@@ -63,7 +64,10 @@ def _csv(config, name):
 
 
 def _params(config):
-    cases = _bench.select_cases(_csv(config, "--fl-losses"))
+    try:
+        cases = _bench.select_cases(_csv(config, "--fl-losses"))
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
     sizes, dtypes, modes = (_csv(config, o) for o in ("--fl-sizes", "--fl-dtypes", "--fl-modes"))
     for what, got, known in (("size", sizes, _bench.SIZES), ("dtype", dtypes, _bench.DTYPES),
                              ("mode", modes, _bench.MODES)):

@@ -9,7 +9,7 @@ from fastloss import __main__ as cli
 from fastloss import _bench
 from fastloss._registry import BY_ID, CASES
 
-HUBER_CASES = [c for c in CASES if c.id == "huber" or c.loss.__name__ == "huber"]
+HUBER_CASES = _bench.select_cases(["huber"])
 
 
 def _run(capsys, tmp_path, *extra):
@@ -67,6 +67,17 @@ def test_bench_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit):
         cli.main(["bench", "--sizes", "huge"])
     assert "no_such_loss" in capsys.readouterr().err
+
+
+def test_select_cases():
+    assert [c.id for c in _bench.select_cases(["cross_entropy"])] == ["cross_entropy"]
+    ce = [c.id for c in CASES if c.id.startswith("cross_entropy")]
+    assert [c.id for c in _bench.select_cases(["cross_entropy*"])] == ce
+    assert [c.id for c in _bench.select_cases(["hinge-01", "cross_entropy"])] == \
+        ["cross_entropy", "hinge-01"]  # registry order
+    assert _bench.select_cases([]) == list(CASES)
+    with pytest.raises(ValueError, match="nope"):
+        _bench.select_cases(["nope"])
 
 
 def test_min_bytes_counts_inputs_and_gradient():

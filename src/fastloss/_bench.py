@@ -23,6 +23,7 @@ pytest-benchmark suite in ``benchmarks/``.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import sys
 import time
@@ -72,14 +73,23 @@ def min_bytes(args, kw, mode: str = "value+grad") -> int:
 
 
 def select_cases(names=None):
-    """Registry cases whose id or loss name is in ``names`` (all when ``names`` is empty)."""
+    """Registry cases selected by ``names`` (all when empty), in registry order: a name equal to
+    a case id selects that case; otherwise it is a glob over case ids (``"cross_entropy*"``
+    selects every cross-entropy variant) or a loss name (all cases of that loss)."""
     if not names:
         return list(CASES)
-    known = {c.id for c in CASES} | {c.loss.__name__ for c in CASES}
-    unknown = [n for n in names if n not in known]
+    ids = {c.id for c in CASES}
+    chosen, unknown = set(), []
+    for name in names:
+        hit = {name} if name in ids else (
+            {c.id for c in CASES if fnmatch.fnmatchcase(c.id, name) or c.loss.__name__ == name})
+        if not hit:
+            unknown.append(name)
+        chosen |= hit
     if unknown:
-        raise ValueError(f"unknown loss(es) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return [c for c in CASES if c.id in names or c.loss.__name__ in names]
+        raise ValueError(f"unknown loss(es) {', '.join(unknown)}; known case ids: "
+                         f"{', '.join(c.id for c in CASES)}")
+    return [c for c in CASES if c.id in chosen]
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,25 +464,33 @@ def plot(rows, bandwidth: dict | None, path: str) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    fig, ax = plt.subplots(figsize=(9, 6))
-    styles = {"float32": "-o", "float64": "--s"}
-    for cid in dict.fromkeys(r.case for r in rows):
-        for dname, style in styles.items():
+    from matplotlib.lines import Line2D
+
+    fig, ax = plt.subplots(figsize=(11, 6))
+    colors = plt.get_cmap("tab20").colors
+    styles = {"float32": ("-", "o"), "float64": ("--", "s")}
+    handles = []
+    for i, cid in enumerate(dict.fromkeys(r.case for r in rows)):
+        color = colors[i % len(colors)]
+        for dname, (ls, marker) in styles.items():
             pts = sorted((r.bytes, r.gbs) for r in rows
                          if r.case == cid and r.dtype == dname and r.gbs)
             if pts:
-                ax.plot(*zip(*pts), style, label=f"{cid} {dname}", markersize=4)
+                ax.plot(*zip(*pts), ls=ls, marker=marker, color=color, markersize=4)
+        handles.append(Line2D([], [], color=color, marker="o", label=cid))
+    handles += [Line2D([], [], color="gray", ls=ls, marker=m, label=d)
+                for d, (ls, m) in styles.items()]
     if bandwidth:
-        ax.axhline(bandwidth["copy"], color="k", lw=1.5,
-                   label=f"measured bandwidth (NumPy copy) {bandwidth['copy']:.1f} GB/s")
-        ax.axhline(bandwidth["read"], color="gray", lw=1, ls=":",
-                   label=f"NumPy read (sum) {bandwidth['read']:.1f} GB/s")
+        handles.append(ax.axhline(bandwidth["copy"], color="k", lw=1.5,
+                                  label=f"NumPy copy (read+write) {bandwidth['copy']:.1f} GB/s"))
+        handles.append(ax.axhline(bandwidth["read"], color="gray", lw=1, ls=":",
+                                  label=f"NumPy read (sum) {bandwidth['read']:.1f} GB/s"))
     ax.set_xscale("log")
     ax.set_xlabel("minimal bytes moved per value+grad call (inputs read + gradient written)")
     ax.set_ylabel("effective throughput (GB/s)")
     ax.set_title(f"fastloss value+grad throughput ({_api.get_num_threads()} threads)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -505,7 +523,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dtypes", default="float32,float64",
                         help="comma-separated subset of float32,float64 (default: both)")
     parser.add_argument("--losses", default="",
-                        help="comma-separated case ids or loss names (default: every case)")
+                        help="comma-separated case ids, globs over them ('cross_entropy*') or "
+                             "loss names (default: every case)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for fastloss, torch and sklearn (default: fastloss's)")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement")
@@ -529,10 +548,18 @@ def main(argv=None) -> int:
         cases = select_cases(_csv(opts.losses))
     except ValueError as e:
         parser.error(str(e))
-    if opts.threads is not None:
-        if opts.threads < 1:
-            parser.error("--threads must be >= 1")
-        _api.set_num_threads(opts.threads)
+    if opts.threads is not None and opts.threads < 1:
+        parser.error("--threads must be >= 1")
+    saved = _api._threads["n"]
+    try:
+        if opts.threads is not None:
+            _api.set_num_threads(opts.threads)
+        return _report(opts, sizes, dtypes, cases)
+    finally:
+        _api._threads["n"] = saved
+
+
+def _report(opts, sizes, dtypes, cases) -> int:
     threads = _api.get_num_threads()
 
     load = ", load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
