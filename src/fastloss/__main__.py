@@ -3,6 +3,8 @@ data and time the fused kernel against that reference.
 
     python -m fastloss            self-check and timing table
     python -m fastloss --quick    smaller inputs, fewer repeats
+    python -m fastloss bench      compare with NumPy, PyTorch and scikit-learn
+                                  (python -m fastloss bench --help for its options)
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ def timings(rng, quick: bool) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from ._bench import main as bench_main
+
+        return bench_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m fastloss", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small inputs, few repeats")
