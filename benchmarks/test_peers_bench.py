@@ -48,7 +48,7 @@ def test_loss(benchmark, bench_param, inputs, record, request):
     rounds, iterations, warmup = _rounds(probe, request.config.getoption("--fl-budget"))
     benchmark.pedantic(fn, rounds=rounds, iterations=iterations, warmup_rounds=warmup)
 
-    nbytes = _bench.min_bytes(args, kw, p.mode)
+    nbytes = _bench.min_bytes(args, kw, p.mode, p.case.grad_args)
     benchmark.extra_info.update(case=p.case.id, size=p.size, shape=list(p.shape), dtype=p.dtype,
                                 mode=p.mode, peer=p.peer, threads=threads, min_bytes=nbytes)
     stats = getattr(benchmark, "stats", None)  # None under --benchmark-disable

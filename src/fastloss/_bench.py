@@ -63,12 +63,12 @@ def _arrays(args, kw):
     return [a for a in (*args, *kw.values()) if isinstance(a, np.ndarray)]
 
 
-def min_bytes(args, kw, mode: str = "value+grad") -> int:
-    """The fewest bytes a call must move: every input array read once, plus (value+grad) the
-    gradient, of the prediction's size, written once."""
+def min_bytes(args, kw, mode: str = "value+grad", grad_args=(0,)) -> int:
+    """The fewest bytes a call must move: every input array read once, plus (value+grad) each
+    gradient, of its input's size, written once."""
     n = sum(a.nbytes for a in _arrays(args, kw))
     if mode == "value+grad":
-        n += np.asarray(args[0]).nbytes
+        n += sum(np.asarray(args[k]).nbytes for k in grad_args)
     return n
 
 
@@ -132,28 +132,33 @@ def torch_peer(case, args, kw, mode: str, threads: int):
             v = v.astype(dtype)  # torch wants class weights etc. in the logits' dtype
         return torch.from_numpy(np.ascontiguousarray(v))
 
-    x, *rest = [tensor(a) for a in args]
+    tensors = [tensor(a) for a in args]
     tkw = {k: tensor(v) for k, v in kw.items()}
 
     if mode == "value":
         def run():
             with torch.no_grad():
-                return case.torch(F, x, *rest, **tkw)
+                return case.torch(F, *tensors, **tkw)
         return run
 
-    leaf = x.detach().requires_grad_(True)
+    for k in case.grad_args:
+        tensors[k] = tensors[k].detach().requires_grad_(True)
+    leaves = [tensors[k] for k in case.grad_args]
 
     def run():
-        leaf.grad = None  # a fresh gradient each call, as fastloss returns a fresh array
-        out = case.torch(F, leaf, *rest, **tkw)
+        for leaf in leaves:
+            leaf.grad = None  # a fresh gradient each call, as fastloss returns a fresh array
+        out = case.torch(F, *tensors, **tkw)
         (out if out.ndim == 0 else out.sum()).backward()
-        return out.detach(), leaf.grad
+        grads = tuple(leaf.grad for leaf in leaves)
+        return out.detach(), grads if len(grads) > 1 else grads[0]
     return run
 
 
 # sklearn._loss class for each fastloss loss it has; its losses are per sample (no reduction)
 SKLEARN_LOSSES = {"cross_entropy": "HalfMultinomialLoss", "huber": "HuberLoss",
-                  "mse": "HalfSquaredError", "bce_with_logits": "HalfBinomialLoss"}
+                  "mse": "HalfSquaredError",
+                  "binary_cross_entropy_with_logits": "HalfBinomialLoss"}
 
 
 def sklearn_spec(case, args, kw):
@@ -306,7 +311,7 @@ def run(cases, sizes, dtypes, repeats: int, threads: int, budget: float = 2.0,
             for dname in dtypes:
                 args, kw = make_inputs(case, size, DTYPES[dname])
                 row = Row(case.id, case.loss.__name__, size, np.asarray(args[0]).shape, dname,
-                          min_bytes(args, kw))
+                          min_bytes(args, kw, grad_args=case.grad_args))
                 for name, fn in peers(case, args, kw, "value+grad", threads).items():
                     try:
                         row.times[name] = time_call(fn, repeats, budget)
@@ -430,7 +435,7 @@ def targets(rows, bandwidth: float | None, scaling_measured: bool = True) -> lis
              ["cross_entropy"], (4096, 1000), 3)
     vs_torch("cross_entropy v+g f32 (64, 10): >= 5x torch f+b per call",
              ["cross_entropy"], (64, 10), 5)
-    for name in ("huber", "mse", "bce_with_logits"):
+    for name in ("huber", "mse", "binary_cross_entropy_with_logits"):
         if any(c.loss.__name__ == name for c in CASES):
             vs_torch(f"{name} v+g f32 1e7: >= 2x torch f+b, >= 70% bw",
                      [name], (10_000_000,), 2, 70)
