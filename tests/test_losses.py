@@ -211,3 +211,34 @@ def test_sum_is_sum_of_none_and_weights_scale(case, rng):
     assert case.loss(*args, reduction="sum", **kw2) == pytest.approx(2 * total, rel=1e-12)
     assert case.loss(*args, reduction="mean", **kw2) == pytest.approx(
         case.loss(*args, reduction="mean", **kw), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_out_receives_the_gradient(case, rng):
+    args, kw = _make(case, rng, np.float32)
+    v, g = case.loss.value_and_grad(*args, **kw)
+    outs = tuple(np.full_like(p, np.nan) for p in _parts(g, case))
+    out = outs if len(outs) > 1 else outs[0]
+    v2, g2 = case.loss.value_and_grad(*args, out=out, **kw)
+    assert g2 is out
+    np.testing.assert_array_equal(v2, v)
+    for a, b in zip(_parts(g2, case), _parts(g, case)):
+        np.testing.assert_array_equal(a, b)
+    assert case.loss.grad(*args, out=out, **kw) is out
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if len(c.grad_args) == 1],
+                         ids=[c.id for c in CASES if len(c.grad_args) == 1])
+def test_out_may_be_the_prediction_and_is_validated(case, rng):
+    args, kw = _make(case, rng, np.float64)
+    g = case.loss.grad(*args, **kw)
+    pred = np.array(args[0])
+    got = case.loss.grad(pred, *args[1:], out=pred, **kw)  # in-place gradient
+    assert got is pred
+    np.testing.assert_array_equal(pred, g)
+    with pytest.raises(ValueError, match="out must have"):
+        case.loss.grad(*args, out=np.empty(g.shape + (1,)), **kw)
+    with pytest.raises(ValueError, match="out must have"):
+        case.loss.grad(*args, out=np.empty(g.shape, dtype=np.float32), **kw)
+    with pytest.raises(TypeError, match="out must be a NumPy array"):
+        case.loss.grad(*args, out=[0.0] * g.size, **kw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import threading
 
 import numpy as np
 
@@ -140,6 +141,26 @@ def _empty(want: bool, n: int, dtype) -> np.ndarray | None:
     return np.empty(n, dtype=dtype) if want else None
 
 
+# out= arrays of the call in progress on this thread, consumed in order by _empty_grad
+_grad_out = threading.local()
+
+
+def _empty_grad(want: bool, n: int, dtype) -> np.ndarray | None:
+    """A flat gradient buffer: the caller's ``out=`` array itself when the kernel can write into
+    it (C-contiguous, writeable, the compute dtype, ``n`` elements, no overlap with an input),
+    so large calls skip the page faults of a fresh allocation; otherwise a new array (which
+    Loss copies into ``out`` at the end)."""
+    if not want:
+        return None
+    pending = getattr(_grad_out, "pending", None)
+    if pending:
+        out = pending.pop(0)
+        if (out is not None and out.dtype == dtype and out.size == n
+                and out.flags.c_contiguous and out.flags.writeable):
+            return out.reshape(-1)
+    return np.empty(n, dtype=dtype)
+
+
 # --------------------------------------------------------------------------------------------
 # The loss object
 
@@ -163,13 +184,53 @@ class Loss:
     def __call__(self, *args, **kwargs):
         return self._impl(*args, _want=(True, False), **kwargs)[0]
 
-    def grad(self, *args, **kwargs):
-        """Gradient of the loss with respect to the prediction (same shape and dtype)."""
-        return self._impl(*args, _want=(False, True), **kwargs)[1]
+    def grad(self, *args, out=None, **kwargs):
+        """Gradient of the loss with respect to the prediction (same shape and dtype).
 
-    def value_and_grad(self, *args, **kwargs):
-        """``(value, gradient)`` from one kernel call."""
-        return self._impl(*args, _want=(True, True), **kwargs)
+        ``out``: an array of the gradient's shape and dtype to write it into (a tuple of arrays
+        for losses with several gradients); it is returned. Reusing one buffer across calls
+        avoids the page faults of a fresh allocation, which dominate at large sizes. ``out``
+        may be the prediction itself (an in-place gradient): the kernel then writes a
+        temporary and copies it over."""
+        return self._call(args, kwargs, (False, True), out)[1]
+
+    def value_and_grad(self, *args, out=None, **kwargs):
+        """``(value, gradient)`` from one kernel call; ``out`` as for :meth:`grad`."""
+        return self._call(args, kwargs, (True, True), out)
+
+    def _call(self, args, kwargs, want, out):
+        if out is None:
+            return self._impl(*args, _want=want, **kwargs)
+        outs = out if isinstance(out, tuple) else (out,)
+        for o in outs:
+            if not isinstance(o, np.ndarray):
+                raise TypeError(f"out must be a NumPy array (a tuple of arrays for losses with "
+                                f"several gradients), got {type(o).__name__}")
+            if not o.flags.writeable:
+                raise ValueError("out must be writeable")
+        if not isinstance(out, tuple) and args:
+            expected = np.asarray(args[0])
+            if o.shape != expected.shape or o.dtype != expected.dtype:
+                raise ValueError(f"out must have the prediction's shape {expected.shape} and dtype "
+                                 f"{expected.dtype}; got {o.shape} and {o.dtype}")
+        inputs = [a for a in (*args, *kwargs.values()) if isinstance(a, np.ndarray)]
+        _grad_out.pending = [None if any(np.may_share_memory(o, a) for a in inputs) else o
+                             for o in outs]
+        try:
+            value, grad = self._impl(*args, _want=want, **kwargs)
+        finally:
+            _grad_out.pending = None
+        grads = grad if isinstance(grad, tuple) else (grad,)
+        if len(grads) != len(outs):
+            raise ValueError(f"out: {self.__name__} returns {len(grads)} gradient array(s), "
+                             f"got {len(outs)}")
+        for o, g in zip(outs, grads):
+            if o.shape != g.shape or o.dtype != g.dtype:
+                raise ValueError(f"out must have shape {g.shape} and dtype {g.dtype}; got "
+                                 f"{o.shape} and {o.dtype}")
+            if not np.may_share_memory(o, g):
+                np.copyto(o, g)
+        return value, out
 
     def __repr__(self) -> str:
         return f"<fastloss loss {self.__name__}{self.__signature__}>"
@@ -195,7 +256,7 @@ def _elementwise(kernel, pred, target, *, reduction, sample_weight, want, delta=
     n = pc.size
     want_value, want_grad = want
     loss = _empty(want_value and code == 0, n, dt)
-    grad = _empty(want_grad, n, dt)
+    grad = _empty_grad(want_grad, n, dt)
     rc, value, bad = _kernels.elementwise(kernel, pc, tc, sw, delta, code, denom_scale, loss, grad,
                                           _threads["n"])
     _check(rc, bad)
@@ -334,7 +395,7 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     sw = _sample_weight(sample_weight, sample_shape, dt)
     want_value, want_grad = _want
     loss = _empty(want_value and code == 0, n, dt)
-    grad = _empty(want_grad, n * c, dt)
+    grad = _empty_grad(want_grad, n * c, dt)
     if t.dtype.kind in "iu":
         ignore = operator.index(ignore_index)
         labels = _labels(t, sample_shape)
@@ -413,7 +474,7 @@ def _dice(pred, target, *, axis=1, smooth=1.0, from_logits=False, reduction="mea
     sw = _sample_weight(sample_weight, out_shape, dt)
     want_value, want_grad = _want
     loss = _empty(want_value and code == 0, o_n * c, dt)
-    grad = _empty(want_grad, pc.size, dt)
+    grad = _empty_grad(want_grad, pc.size, dt)
     rc, value, bad = _kernels.dice(o_n, c, inner, pc, target_soft, labels, sw, smooth,
                                    bool(from_logits), code, loss, grad, _threads["n"])
     if rc == _ERR_LABEL:

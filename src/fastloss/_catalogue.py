@@ -12,6 +12,7 @@ from ._api import (
     _check,
     _compute_dtype,
     _empty,
+    _empty_grad,
     _float_array,
     _hinge_targets,
     _nonneg,
@@ -88,7 +89,7 @@ def _run(kernel, p, dt, code, pc, tc, sw, want, params=None, factors=None):
     n = pc.size
     want_value, want_grad = want
     loss = _empty(want_value and code == 0, n, dt)
-    grad = _empty(want_grad, n, dt)
+    grad = _empty_grad(want_grad, n, dt)
     params = params or {}
     if factors is None:
         rc, value, bad = _kernels.rb_elementwise(kernel, pc, tc, sw, params, code, 1.0, loss,
@@ -336,8 +337,8 @@ def _gan_discriminator(real_logits, fake_logits, *, reduction="mean", sample_wei
     want_value, want_grad = _want
     loss_r = _empty(want_value and code == 0, rc_.size, dt)
     loss_f = _empty(want_value and code == 0, fc_.size, dt)
-    grad_r = _empty(want_grad, rc_.size, dt)
-    grad_f = _empty(want_grad, fc_.size, dt)
+    grad_r = _empty_grad(want_grad, rc_.size, dt)
+    grad_f = _empty_grad(want_grad, fc_.size, dt)
     rc, value, bad = _kernels.gan_discriminator(rc_, fc_, sw_r, sw_f, code, loss_r, loss_f,
                                                 grad_r, grad_f, _threads["n"])
     _check(rc, bad)

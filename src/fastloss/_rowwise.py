@@ -22,6 +22,7 @@ from ._api import (
     _class_axis_last,
     _compute_dtype,
     _empty,
+    _empty_grad,
     _float_array,
     _labels,
     _Out,
@@ -113,7 +114,7 @@ def _multi_margin(pred, target, *, p=1, margin=1.0, weight=None, axis=-1, reduct
     sw = _sample_weight(sample_weight, sample_shape, dt)
     want_value, want_grad = _want
     loss = _empty(want_value and code == 0, n, dt)
-    grad = _empty(want_grad, n * c, dt)
+    grad = _empty_grad(want_grad, n * c, dt)
     rc, value, bad = _kernels.multi_margin(n, c, xc, labels, sw, cw, p_int, margin, code, loss,
                                            grad, _threads["n"])
     if rc == _ERR_LABEL:
@@ -177,7 +178,7 @@ def _distillation(student_logits, teacher_logits, target, *, temperature=4.0, al
     sw = _sample_weight(sample_weight, sample_shape, dt)
     want_value, want_grad = _want
     loss = _empty(want_value and code == 0, n, dt)
-    grad = _empty(want_grad, n * c, dt)
+    grad = _empty_grad(want_grad, n * c, dt)
     rc, value, bad = _kernels.distill(n, c, sc, tc, labels, soft, sw, temperature, alpha, code,
                                       loss, grad, _threads["n"])
     if rc == _ERR_LABEL:
@@ -267,7 +268,7 @@ class _LogSumExp(RowFunction):
             vc = self._cotangent(cotangent, rest, dt).reshape(-1)
         n = xc.size // c
         out = _empty(want[0], n, dt)
-        grad = _empty(want[1], n * c, dt)
+        grad = _empty_grad(want[1], n * c, dt)
         rc, _, bad = _kernels.logsumexp(n, c, xc, vc, inv_t, out, grad, _threads["n"])
         _check(rc, bad)
         value = out.reshape(rest).astype(a.dtype, copy=False)[()] if want[0] else None

@@ -20,6 +20,7 @@ from ._api import (
     _check,
     _compute_dtype,
     _empty,
+    _empty_grad,
     _float_array,
     _Out,
     _real_array,
@@ -138,7 +139,7 @@ def _ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="
     zc = np.ascontiguousarray(z, dtype=dt).reshape(-1)
     want_value, want_grad = _want
     loss = _empty(want_value and code == 0, n, dt)
-    grad = _empty(want_grad, zc.size, dt)
+    grad = _empty_grad(want_grad, zc.size, dt)
     rc, value, bad_i = _kernels.ctc(n, t_max, c, zc, flat, offsets, il, tl, blank, code,
                                     bool(zero_infinity), loss, grad, _threads["n"])
     _check(rc, bad_i, "ctc: invalid lengths or labels (kernel check, item {bad})")
@@ -220,8 +221,8 @@ def _ssd_multibox(loc_pred, loc_target, conf_logits, labels, *, neg_pos_ratio=3,
     yc = np.ascontiguousarray(y, dtype=np.int64).reshape(-1)
     want_value, want_grad = _want
     loss = _empty(want_value and code == 0, n, dt)
-    g_loc = _empty(want_grad, lpc.size, dt)
-    g_conf = _empty(want_grad, cfc.size, dt)
+    g_loc = _empty_grad(want_grad, lpc.size, dt)
+    g_conf = _empty_grad(want_grad, cfc.size, dt)
     rc, value, bad_i = _kernels.ssd(n, a, c, lpc, ltc, cfc, yc, ratio, beta, code, loss, g_loc,
                                     g_conf, _threads["n"])
     if rc == _ERR_LABEL:
