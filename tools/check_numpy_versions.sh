@@ -3,11 +3,11 @@
 # virtual environments with the oldest and the newest supported NumPy, and run the test suite
 # against each install. The oldest is the floor declared in pyproject.toml (numpy>=1.25).
 #
-#   tools/check_numpy_versions.sh                     oldest 1.25.2 and the newest release
+#   tools/check_numpy_versions.sh                     oldest 1.25.0 and the newest release
 #   NUMPY_SPECS="numpy==1.26.4 numpy==2.0.2" tools/check_numpy_versions.sh
 source "$(dirname "$0")/_common.sh"
 WHEELHOUSE="${WHEELHOUSE:-$REPO/wheelhouse}"
-NUMPY_SPECS="${NUMPY_SPECS:-numpy==1.25.2 numpy}"
+NUMPY_SPECS="${NUMPY_SPECS:-numpy==1.25.0 numpy}"
 
 wheel="$(ls "$WHEELHOUSE"/fastloss-*.whl 2>/dev/null | head -n 1 || true)"
 if [[ -z "$wheel" ]]; then
