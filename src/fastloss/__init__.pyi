@@ -1,0 +1,67 @@
+# Type stubs for the public API of fastloss (the runtime code is __init__.py and _api.py).
+#
+# Every loss is a `Loss`; adding a loss to the package is one line here: `name: Loss`.
+# Positional arguments are typed positional-only: the first one is the prediction the gradient
+# is taken with respect to, the rest (targets, lengths, ...) are array-likes.
+from typing import Any, Callable, Literal, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__version__: str
+
+_Reduced = Literal["sum", "mean", "batchmean"]
+
+class Loss:
+    """A loss with its fused gradient: call for the value, `.grad` for the gradient w.r.t. the
+    first argument, `.value_and_grad` for both from one kernel call."""
+
+    __name__: str
+    __qualname__: str
+    def __init__(self, impl: Callable[..., tuple[Any, Any]]) -> None: ...
+    # reduction="none": per-sample losses (an array); "sum"/"mean"/"batchmean": a NumPy scalar
+    # of the prediction's dtype.
+    @overload
+    def __call__(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any,
+        reduction: Literal["none"], **options: Any,
+    ) -> NDArray[np.floating[Any]]: ...
+    @overload
+    def __call__(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any,
+        reduction: _Reduced = ..., **options: Any,
+    ) -> np.floating[Any]: ...
+    @overload
+    def __call__(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any,
+        reduction: str, **options: Any,
+    ) -> np.floating[Any] | NDArray[np.floating[Any]]: ...
+    def grad(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any, **options: Any,
+    ) -> NDArray[np.floating[Any]]: ...
+    @overload
+    def value_and_grad(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any,
+        reduction: Literal["none"], **options: Any,
+    ) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]: ...
+    @overload
+    def value_and_grad(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any,
+        reduction: _Reduced = ..., **options: Any,
+    ) -> tuple[np.floating[Any], NDArray[np.floating[Any]]]: ...
+    @overload
+    def value_and_grad(
+        self, pred: ArrayLike, target: ArrayLike, /, *args: Any,
+        reduction: str, **options: Any,
+    ) -> tuple[np.floating[Any] | NDArray[np.floating[Any]], NDArray[np.floating[Any]]]: ...
+
+def set_num_threads(n: int | None) -> None: ...
+def get_num_threads() -> int: ...
+def show_config(print_out: bool = True) -> dict[str, Any]: ...
+
+# The losses, one line each (keep sorted).
+cross_entropy: Loss
+dice: Loss
+hinge: Loss
+huber: Loss
+kl_div: Loss

@@ -1,0 +1,55 @@
+"""Typed use of the public API: `mypy --strict` must pass on this file (tests/test_typing.py
+checks it), and it runs as a plain script whose assertions check that the declared types are the
+runtime ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import fastloss as fl
+
+
+def train_step(loss: fl.Loss, pred: NDArray[np.float32], target: NDArray[np.float32],
+               lr: float = 0.1) -> tuple[float, NDArray[np.float32]]:
+    """One gradient-descent step with any loss: the value and gradient come from one call."""
+    value, grad = loss.value_and_grad(pred, target, reduction="mean")
+    return float(value), (pred - lr * grad).astype(np.float32)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((8, 4), dtype=np.float32)
+    labels = rng.integers(0, 4, size=8)
+
+    value: np.floating[Any] = fl.cross_entropy(logits, labels, label_smoothing=0.1)
+    per_sample: NDArray[np.floating[Any]] = fl.cross_entropy(logits, labels, reduction="none")
+    grad: NDArray[np.floating[Any]] = fl.cross_entropy.grad(logits, labels)
+    assert isinstance(value, np.floating) and value.dtype == np.float32
+    assert isinstance(per_sample, np.ndarray) and per_sample.shape == (8,)
+    assert grad.shape == logits.shape
+
+    pred = rng.standard_normal(16, dtype=np.float32)
+    target = rng.standard_normal(16, dtype=np.float32)
+    losses: dict[str, fl.Loss] = {"huber": fl.huber, "hinge": fl.hinge}
+    step_value, new_pred = train_step(losses["huber"], pred, target)
+    assert new_pred.dtype == np.float32 and step_value >= 0.0
+
+    reduction: str = "sum"  # not a literal: the result is scalar-or-array
+    either = fl.huber(pred, target, reduction=reduction, delta=0.5)
+    assert np.ndim(either) == 0
+
+    fl.set_num_threads(2)
+    threads: int = fl.get_num_threads()
+    assert threads == 2
+    fl.set_num_threads(None)
+    config: dict[str, Any] = fl.show_config(print_out=False)
+    assert isinstance(config["openmp"], bool)
+    version: str = fl.__version__
+    assert version == config["fastloss"]
+
+
+if __name__ == "__main__":
+    main()
