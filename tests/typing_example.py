@@ -41,6 +41,17 @@ def main() -> None:
     either = fl.huber(pred, target, reduction=reduction, delta=0.5)
     assert np.ndim(either) == 0
 
+    buf = np.empty_like(logits)
+    v2, g2 = fl.cross_entropy.value_and_grad(logits, labels, out=buf)  # reuses buf
+    assert g2 is buf and float(v2) > 0.0
+    fake = rng.standard_normal(5)
+    gen: np.floating[Any] = fl.gan_generator(fake)  # a single-input loss
+    d_real, d_fake = fl.gan_discriminator.grad(rng.standard_normal(3), fake)
+    assert d_real.shape == (3,) and d_fake.shape == (5,) and np.isfinite(gen)
+    probs: NDArray[np.floating[Any]] = fl.softmax(logits, axis=-1)
+    lse_grad: NDArray[np.floating[Any]] = fl.logsumexp.grad(logits)
+    assert probs.shape == lse_grad.shape == logits.shape
+
     fl.set_num_threads(2)
     threads: int = fl.get_num_threads()
     assert threads == 2
