@@ -5,6 +5,7 @@
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
+#include "simd.h"
 #include "template.h"
 
 /* log(exp(a) + exp(b)) without overflow: max + log1p(exp(-|a - b|)). -inf is the log of 0 and

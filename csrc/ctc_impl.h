@@ -163,6 +163,7 @@ static double FL_FN(ctc_one)(const FL_REAL *restrict x, int64_t tl, int64_t t_ma
  * OUT  bad              on FL_ERR_LABEL: the sample with invalid lengths, or n + the position
  *                        in targets of an invalid label (the Python layer validates first;
  *                        this pre-pass only guarantees that nothing is read out of bounds) */
+FL_TARGET_CLONES
 int FL_FN(fl_ctc)(int64_t n, int64_t t_max, int64_t c, const FL_REAL *restrict logits,
                   const int64_t *restrict targets, int64_t n_targets,
                   const int64_t *restrict offsets, const int64_t *restrict input_lengths,

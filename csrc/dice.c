@@ -1,6 +1,7 @@
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
+#include "simd.h"
 #include "template.h"
 
 #include "type_float.h"

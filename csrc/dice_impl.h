@@ -46,6 +46,7 @@ static inline void FL_FN(dice_softmax_stats)(const FL_REAL *restrict x, int64_t 
  * OUT  grad            gradient of the reduced value w.r.t. pred, or NULL
  * OUT  value           reduced value
  * OUT  bad             index of the first label outside [0, c), on FL_ERR_LABEL */
+FL_TARGET_CLONES
 int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restrict pred,
                    const FL_REAL *restrict target, const int64_t *restrict labels,
                    const FL_REAL *restrict sw, double smooth, int from_logits, int reduction,

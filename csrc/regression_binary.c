@@ -5,6 +5,7 @@
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
+#include "simd.h"
 #include "template.h"
 #include "elementwise.h"
 #include "regression_binary.h"

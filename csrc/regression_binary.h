@@ -25,6 +25,26 @@
  * OUT  grad                    n gradient entries of the reduced value w.r.t. x, or NULL
  * OUT  value                   reduced value (FL_NONE: the sum) */
 #define FL_ELEMENTWISE_AB_KERNEL(NAME, POINT)                                                   \
+    static inline __attribute__((always_inline)) double FL_FN(NAME##_plain)(                    \
+        int64_t lo, int64_t hi, const FL_REAL *restrict x, const FL_REAL *restrict y,            \
+        const FL_REAL *restrict sw, const fl_params *prm, FL_REAL gs, FL_REAL *restrict loss,    \
+        FL_REAL *restrict grad, int has_y, int has_sw, int want_loss, int want_grad) {          \
+        double acc = 0.0;                                                                       \
+        _Pragma("omp simd reduction(+ : acc)")                                                  \
+        for (int64_t i = lo; i < hi; i++) {                                                     \
+            FL_REAL l, g;                                                                       \
+            POINT(x[i], has_y ? y[i] : (FL_REAL)0, (FL_REAL)1, (FL_REAL)1, prm, &l, &g);        \
+            if (has_sw) {                                                                       \
+                l *= sw[i];                                                                     \
+                g *= sw[i];                                                                     \
+            }                                                                                   \
+            acc += (double)l;                                                                   \
+            if (want_loss) loss[i] = l;                                                         \
+            if (want_grad) grad[i] = gs * g;                                                    \
+        }                                                                                       \
+        return acc;                                                                             \
+    }                                                                                           \
+    FL_TARGET_CLONES                                                                            \
     int FL_FN(NAME)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,             \
                     const FL_REAL *restrict sw, const FL_REAL *restrict a, int64_t a_len,        \
                     int64_t a_inner, const FL_REAL *restrict b, int64_t b_len, int64_t b_inner,  \
@@ -44,6 +64,14 @@
         _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")              \
         for (int64_t blk = 0; blk < nb; blk++) {                                                \
             int64_t lo = blk * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;            \
+            if (!a && !b) { /* no broadcast factors: the vectorised path of elementwise.h */    \
+                double acc = 0.0;                                                               \
+                const int flags = (y ? FL_EW_HAS_Y : 0) | (sw ? FL_EW_HAS_SW : 0) |             \
+                                  (loss ? FL_EW_WANT_LOSS : 0) | (grad ? FL_EW_WANT_GRAD : 0);  \
+                FL_EW_SWITCH(flags, FL_FN(NAME##_plain))                                        \
+                part[blk] = acc;                                                                \
+                continue;                                                                       \
+            }                                                                                   \
             int64_t ja = a ? (lo / a_inner) % a_len : 0, ra = a ? lo % a_inner : 0;             \
             int64_t jb = b ? (lo / b_inner) % b_len : 0, rb = b ? lo % b_inner : 0;             \
             double acc = 0.0;                                                                   \

@@ -47,6 +47,7 @@ FL_ELEMENTWISE_KERNEL(fl_mae, FL_FN(mae_point))
  * dr/dx = dm/dx / (2 r); the mse pass writes dm/dx, a second pass over the gradient alone scales
  * it. At m = 0 the derivative is defined as 0 (the subgradient of the norm at 0) so it stays
  * finite; NaN stays NaN. FL_NONE is rejected by the caller (sqrt does not commute with sum). */
+FL_TARGET_CLONES
 int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,
                    const FL_REAL *restrict sw, const fl_params *prm, int reduction,
                    double denom_scale, FL_REAL *restrict loss, FL_REAL *restrict grad,
@@ -264,6 +265,7 @@ FL_ELEMENTWISE_KERNEL(fl_gan_generator, FL_FN(gan_generator_point))
  * OUT  loss_r, loss_f      per-sample losses times weights, or NULL
  * OUT  grad_r, grad_f      gradients of the reduced value, or NULL
  * OUT  value               reduced value (FL_NONE: the total sum) */
+FL_TARGET_CLONES
 int FL_FN(fl_gan_discriminator)(int64_t n_r, const FL_REAL *restrict real,
                                 const FL_REAL *restrict sw_r, int64_t n_f,
                                 const FL_REAL *restrict fake, const FL_REAL *restrict sw_f,

@@ -34,6 +34,7 @@ static inline FL_REAL FL_FN(row_shift)(const FL_REAL *restrict z, int64_t c, FL_
  * softmax shifts by the raw row max, so a row with +inf (or only -inf) gives NaN as in
  * scipy.special.softmax; log_softmax shifts by row_shift, as scipy.special.log_softmax does:
  * log p_k = x_k - lse, computed in double so that x_k ~ lse ~ 1e4 loses nothing in float. */
+FL_TARGET_CLONES
 int FL_FN(fl_softmax)(int64_t n, int64_t c, const FL_REAL *restrict z, double inv_t, int log_out,
                       FL_REAL *restrict out, int n_threads) {
     int64_t rpb = FL_FN(rows_per_block)(c);
@@ -65,6 +66,7 @@ int FL_FN(fl_softmax)(int64_t n, int64_t c, const FL_REAL *restrict z, double in
  *   log_softmax:  d/dz_k sum_j v_j y_j = (v_k - p_k sum_j v_j) / T
  * IN   z, v       n*c inputs and cotangents
  * OUT  out        n*c products (the exponentials are parked there between passes) */
+FL_TARGET_CLONES
 int FL_FN(fl_softmax_vjp)(int64_t n, int64_t c, const FL_REAL *restrict z,
                           const FL_REAL *restrict v, double inv_t, int log_in,
                           FL_REAL *restrict out, int n_threads) {
@@ -103,6 +105,7 @@ int FL_FN(fl_softmax_vjp)(int64_t n, int64_t c, const FL_REAL *restrict z,
  * IN   cot        n cotangents, or NULL for all ones
  * OUT  out        n values, or NULL
  * OUT  grad       n*c gradient entries, or NULL */
+FL_TARGET_CLONES
 int FL_FN(fl_logsumexp)(int64_t n, int64_t c, const FL_REAL *restrict z,
                         const FL_REAL *restrict cot, double inv_t, FL_REAL *restrict out,
                         FL_REAL *restrict grad, int n_threads) {
@@ -143,6 +146,7 @@ int FL_FN(fl_logsumexp)(int64_t n, int64_t c, const FL_REAL *restrict z,
  * IN   cw             c class weights (double) or NULL
  * IN   p, margin      the exponent (1 or 2) and the margin
  * OUT  loss, grad, value, bad   as in fl_ce_index */
+FL_TARGET_CLONES
 int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
                            const int64_t *restrict labels, const FL_REAL *restrict sw,
                            const double *restrict cw, int p, double margin, int reduction,
@@ -238,6 +242,7 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
  * IN   sw             n sample weights or NULL
  * IN   temperature, alpha
  * OUT  loss, grad, value, bad   as in fl_ce_index; 'mean' divides by n (or the summed sw) */
+FL_TARGET_CLONES
 int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
                       const FL_REAL *restrict zt, const int64_t *restrict labels,
                       const FL_REAL *restrict target, const FL_REAL *restrict sw,
@@ -285,6 +290,7 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
             FL_REAL ms = m1 * it; /* = row_max(s, c, it) */
             FL_REAL mt = FL_FN(row_max)(u, c, it);
             double Ss = 0.0, S1 = 0.0, St = 0.0, A = 0.0, B = 0.0, Tz = 0.0;
+#pragma omp simd reduction(+ : Ss, S1, St, A, B, Tz)
             for (int64_t k = 0; k < c; k++) {
                 /* the shifted exponents log q_k + log S_s and log p_k + log S_t, as fed to exp */
                 FL_REAL xs = s[k] * it - ms, xt = u[k] * it - mt;
@@ -295,11 +301,10 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
                 Ss += (double)es;
                 S1 += (double)e1;
                 St += (double)et;
-                if (et != 0) A += (double)et * ((double)xt - (double)xs);
-                if (t && t[k] != 0) {
-                    B += (double)t[k];
-                    Tz += (double)t[k] * ((double)s[k] - (double)m1);
-                }
+                A += et != 0 ? (double)et * ((double)xt - (double)xs) : 0.0;
+                double tk = t ? (double)t[k] : 0.0;
+                B += tk;
+                Tz += tk != 0 ? tk * ((double)s[k] - (double)m1) : 0.0;
             }
             double kl = A / St - (log(St) - log(Ss));
             /* CE with the row max m1 taken out of lse_1 = m1 + log S1 and of every logit */

@@ -6,6 +6,7 @@
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
+#include "simd.h"
 #include "template.h"
 
 /* A negative anchor: its background loss (NaN read as +inf, so the order is total) and index. */

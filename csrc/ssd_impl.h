@@ -97,6 +97,7 @@ static double FL_FN(ssd_one)(int64_t a, int64_t c, const FL_REAL *restrict lp,
  * OUT  grad_conf        n*a*c gradient w.r.t. conf, or NULL
  * OUT  value            reduced value (FL_NONE: the sum)
  * OUT  bad              flat index of the first label outside [-1, c), on FL_ERR_LABEL */
+FL_TARGET_CLONES
 int FL_FN(fl_ssd)(int64_t n, int64_t a, int64_t c, const FL_REAL *restrict loc_pred,
                   const FL_REAL *restrict loc_target, const FL_REAL *restrict conf,
                   const int64_t *restrict labels, double neg_pos_ratio, double beta,
