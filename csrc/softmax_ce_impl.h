@@ -43,6 +43,85 @@ static inline double FL_FN(row_wdot)(const FL_REAL *restrict z, int64_t c, FL_RE
  * class weights). Sample weights s multiply each row and enter D.
  * Gradient of one row w.r.t. x_k: a * (p_k - [k == y]) + b * (W p_k - w_k), W = sum_k w_k,
  * with a = s w_y (1 - eps) / D, b = s eps / (c D); the chain rule through x = z / T adds 1/T. */
+/* Loss and gradient of one non-ignored row once m = max x and S = sum exp(x - m) are known;
+ * g (may be NULL) holds exp(x_k - m) on entry and the gradient on exit. Returns the row's
+ * contribution s * loss to the sum; writes s * loss to *loss_i when loss_i is not NULL. */
+static inline __attribute__((always_inline)) double FL_FN(ce_row_finish)(const FL_REAL *restrict z, FL_REAL *restrict g,
+                                          int64_t c, int64_t y, double s, const double *cw,
+                                          double wsum, double eps, double scale, double inv_t,
+                                          FL_REAL it, FL_REAL m, double S, FL_REAL *loss_i) {
+    double wy = cw ? cw[y] : 1.0;
+    double lse = (double)m + log(S);
+    double nll = lse - (double)(z[y] * it);
+    double smooth = 0.0;
+    if (eps > 0.0) smooth = wsum * lse - FL_FN(row_wdot)(z, c, it, cw);
+    double row = (1.0 - eps) * wy * nll + (eps / (double)c) * smooth;
+    if (loss_i) *loss_i = (FL_REAL)(s * row);
+    if (g) {
+        double a = s * wy * (1.0 - eps) * scale * inv_t;
+        double bb = s * (eps / (double)c) * scale * inv_t;
+        FL_REAL cp = (FL_REAL)((a + bb * wsum) / S);
+        FL_REAL bf = (FL_REAL)bb;
+        if (cw)
+            for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - bf * (FL_REAL)cw[k];
+        else
+            for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - bf;
+        g[y] -= (FL_REAL)a;
+    }
+    return s * row;
+}
+
+/* Few classes: per-row vector loops would be mostly prologue, epilogue and one vector exp call
+ * per row. Below FL_CE_SMALL_C classes the rows of a chunk are handled as one flat array
+ * instead: scalar row maxima spread into a per-element shift, then a single vectorised exp loop
+ * over the whole chunk, then scalar per-row sums and gradients. */
+#ifndef FL_CE_SMALL_C
+#define FL_CE_SMALL_C 32
+#define FL_CE_FLAT 1024
+#endif
+static inline __attribute__((always_inline)) double FL_FN(ce_index_small)(int64_t lo, int64_t hi, int64_t c,
+                                           const FL_REAL *restrict logits,
+                                           const int64_t *restrict labels,
+                                           const FL_REAL *restrict sw, const double *cw,
+                                           int64_t ignore_index, double eps, double inv_t,
+                                           double wsum, double scale, FL_REAL *restrict loss,
+                                           FL_REAL *restrict grad) {
+    FL_REAL shift[FL_CE_FLAT], ebuf[FL_CE_FLAT];
+    const FL_REAL it = (FL_REAL)inv_t;
+    const int64_t rows = FL_CE_FLAT / c;
+    double acc = 0.0;
+    for (int64_t r0 = lo; r0 < hi; r0 += rows) {
+        int64_t r1 = r0 + rows < hi ? r0 + rows : hi, len = (r1 - r0) * c;
+        const FL_REAL *restrict z = logits + r0 * c;
+        FL_REAL *restrict e = grad ? grad + r0 * c : ebuf;
+        for (int64_t i = 0; i < r1 - r0; i++) {
+            const FL_REAL *zi = z + i * c;
+            FL_REAL m = -INFINITY;
+            for (int64_t k = 0; k < c; k++) m = zi[k] > m ? zi[k] : m;
+            m *= it;
+            for (int64_t k = 0; k < c; k++) shift[i * c + k] = m;
+        }
+        for (int64_t j = 0; j < len; j++) e[j] = FL_EXP(z[j] * it - shift[j]);
+        for (int64_t i = 0; i < r1 - r0; i++) {
+            int64_t y = labels[r0 + i];
+            FL_REAL *ei = e + i * c;
+            if (y == ignore_index) {
+                if (loss) loss[r0 + i] = 0;
+                if (grad)
+                    for (int64_t k = 0; k < c; k++) ei[k] = 0;
+                continue;
+            }
+            double S = 0.0;
+            for (int64_t k = 0; k < c; k++) S += (double)ei[k];
+            double s = sw ? (double)sw[r0 + i] : 1.0;
+            acc += FL_FN(ce_row_finish)(z + i * c, grad ? ei : NULL, c, y, s, cw, wsum, eps,
+                                        scale, inv_t, it, shift[i * c], S,
+                                        loss ? loss + r0 + i : NULL);
+        }
+    }
+    return acc;
+}
+
 FL_TARGET_CLONES
 int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                        const int64_t *restrict labels, const FL_REAL *restrict sw,
@@ -79,6 +158,12 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
         int64_t lo = b * rows_per_block;
         int64_t hi = lo + rows_per_block < n ? lo + rows_per_block : n;
         double acc = 0.0;
+        if (c < FL_CE_SMALL_C) {
+            acc = FL_FN(ce_index_small)(lo, hi, c, logits, labels, sw, cw, ignore_index, eps,
+                                        inv_t, wsum, scale, loss, grad);
+            part[b] = acc;
+            continue;
+        }
         for (int64_t i = lo; i < hi; i++) {
             const FL_REAL *restrict z = logits + i * c;
             FL_REAL *restrict g = grad ? grad + i * c : NULL;
@@ -90,29 +175,10 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                 continue;
             }
             double s = sw ? (double)sw[i] : 1.0;
-            double wy = cw ? cw[y] : 1.0;
             FL_REAL m = FL_FN(row_max)(z, c, it);
             double S = FL_FN(row_expsum)(z, c, it, m, g);
-            double lse = (double)m + log(S);
-            double nll = lse - (double)(z[y] * it);
-            double smooth = 0.0;
-            if (eps > 0.0) smooth = wsum * lse - FL_FN(row_wdot)(z, c, it, cw);
-            double row = (1.0 - eps) * wy * nll + (eps / (double)c) * smooth;
-            if (loss) loss[i] = (FL_REAL)(s * row);
-            acc += s * row;
-            if (g) {
-                double a = s * wy * (1.0 - eps) * scale * inv_t;
-                double bb = s * (eps / (double)c) * scale * inv_t;
-                FL_REAL cp = (FL_REAL)((a + bb * wsum) / S);
-                if (cw) {
-                    FL_REAL bf = (FL_REAL)bb;
-                    for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - bf * (FL_REAL)cw[k];
-                } else {
-                    FL_REAL bf = (FL_REAL)bb;
-                    for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - bf;
-                }
-                g[y] -= (FL_REAL)a;
-            }
+            acc += FL_FN(ce_row_finish)(z, g, c, y, s, cw, wsum, eps, scale, inv_t, it, m, S,
+                                        loss ? loss + i : NULL);
         }
         part[b] = acc;
     }

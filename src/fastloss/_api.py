@@ -44,10 +44,13 @@ def get_num_threads() -> int:
 # Validation helpers
 
 
+_F32 = np.dtype(np.float32)
+
+
 def _float_array(x, name: str) -> np.ndarray:
     """The prediction-like argument as an array; float16/32/64 only."""
-    a = np.asarray(x)
-    if a.dtype not in (np.float16, np.float32, np.float64):
+    a = x if type(x) is np.ndarray else np.asarray(x)
+    if a.dtype.char not in "efd":  # float16, float32, float64 (dtype.char is the cheap test)
         raise TypeError(
             f"{name} must be a float16, float32 or float64 array, got dtype {a.dtype}"
         )
@@ -56,7 +59,7 @@ def _float_array(x, name: str) -> np.ndarray:
 
 def _compute_dtype(a: np.ndarray) -> np.dtype:
     """float16 is computed in float32; float32 and float64 as given."""
-    return np.dtype(np.float32) if a.dtype == np.float16 else a.dtype
+    return _F32 if a.dtype.char == "e" else a.dtype
 
 
 def _real_array(x, name: str, dtype: np.dtype) -> np.ndarray:
@@ -130,11 +133,15 @@ class _Out:
 
     def value(self, value: float, per_sample, code: int, shape: tuple):
         if code == 0:
-            return per_sample.reshape(shape).astype(self.result_dtype, copy=False)
+            return _cast(per_sample.reshape(shape), self.result_dtype)
         return self.result_dtype.type(value)
 
     def grad(self, g, shape: tuple):
-        return g.reshape(shape).astype(self.result_dtype, copy=False)
+        return _cast(g.reshape(shape), self.result_dtype)
+
+
+def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return a if a.dtype == dtype else a.astype(dtype)
 
 
 def _empty(want: bool, n: int, dtype) -> np.ndarray | None:
