@@ -35,8 +35,8 @@ assert not missing, f"missing from the sdist: {missing}"
 assert any(n.startswith("csrc/") and n.endswith(".c") for n in rel), "no C sources"
 # Anything outside this allow-list is junk: build outputs, caches, CI and worktree files.
 allowed = re.compile(r"^(pyproject\.toml|CMakeLists\.txt|README\.md|LICENSE|CHANGELOG\.md|PKG-INFO"
-                     r"|csrc(/[^/]+\.(c|h))?|src|src/fastloss(/[^/]+\.(py|pyi|pyx|pxd|typed))?"
-                     r"|tests(/[^/]+\.py)?|benchmarks(/.*\.(py|md))?|examples(/.*\.py)?|docs(/.*)?)$")
+                     r"|csrc(/[^/]+\.(c|h))?|src|src/fastloss(/examples)?(/[^/]+\.(py|pyi|pyx|pxd|typed))?"
+                     r"|tests(/[^/]+\.py)?|benchmarks(/.*\.(py|md))?|examples(/.*\.(py|md))?|docs(/.*)?)$")
 junk = [n for n in rel if n and not allowed.match(n)]
 assert not junk, f"unexpected files in the sdist: {junk}"
 bad = [n for n in rel if re.search(r"(^|/)(build|dist|wheelhouse|__pycache__|\.git|\.ci|tools)(/|$)|\.(so|o|whl)$", n)]

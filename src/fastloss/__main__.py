@@ -5,6 +5,8 @@ data and time the fused kernel against that reference.
     python -m fastloss --quick    smaller inputs, fewer repeats
     python -m fastloss bench      compare with NumPy, PyTorch and scikit-learn
                                   (python -m fastloss bench --help for its options)
+    python -m fastloss demo       train the example models, print their tables and save
+                                  their plots (python -m fastloss demo --help)
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ def main(argv=None) -> int:
         from ._bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["demo"]:
+        from ._demo import main as demo_main
+
+        return demo_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m fastloss", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small inputs, few repeats")
