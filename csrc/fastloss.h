@@ -40,6 +40,7 @@ typedef struct {
     FL_DECLARE_ELEMENTWISE(fl_log_cosh, T, SUF)                                                 \
     FL_DECLARE_ELEMENTWISE(fl_squared_hinge, T, SUF)                                            \
     FL_DECLARE_ELEMENTWISE(fl_focal, T, SUF)                                                    \
+    FL_DECLARE_ELEMENTWISE(fl_focal_probs, T, SUF)                                              \
     FL_DECLARE_ELEMENTWISE(fl_softplus_neg, T, SUF)                                             \
     FL_DECLARE_ELEMENTWISE(fl_softplus_pos, T, SUF)                                             \
     FL_DECLARE_ELEMENTWISE(fl_gan_generator, T, SUF)                                            \

@@ -12,21 +12,13 @@
 
 /* The few math names this family needs beyond type_*.h, kept local to it. */
 #include "type_float.h"
-#define RB_TANH tanhf
-#define RB_SINH sinhf
 #define RB_POW powf
 #include "regression_binary_impl.h"
-#undef RB_TANH
-#undef RB_SINH
 #undef RB_POW
 #include "type_undef.h"
 
 #include "type_double.h"
-#define RB_TANH tanh
-#define RB_SINH sinh
 #define RB_POW pow
 #include "regression_binary_impl.h"
-#undef RB_TANH
-#undef RB_SINH
 #undef RB_POW
 #include "type_undef.h"

@@ -26,7 +26,7 @@ static inline FL_REAL FL_FN(rb_sign)(FL_REAL d) {
 /* ------------------------------------------------------------------------------ regression */
 
 /* Squared error (torch mse_loss): d^2, derivative 2d. */
-static inline void FL_FN(mse_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+FL_POINT_FN void FL_FN(mse_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                     FL_REAL *g) {
     FL_REAL d = x - y;
     *l = d * d;
@@ -35,7 +35,7 @@ static inline void FL_FN(mse_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL
 FL_ELEMENTWISE_KERNEL(fl_mse, FL_FN(mse_point))
 
 /* Absolute error (torch l1_loss): |d|, subgradient sign(d), 0 at d = 0. */
-static inline void FL_FN(mae_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+FL_POINT_FN void FL_FN(mae_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                     FL_REAL *g) {
     FL_REAL d = x - y;
     *l = FL_FABS(d);
@@ -72,7 +72,7 @@ int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict
 
 /* Squared log error (Keras MSLE without its clip; inputs > -1 checked by the caller):
  * a = log1p(x) - log1p(y), a^2, derivative 2a / (1 + x). */
-static inline void FL_FN(msle_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+FL_POINT_FN void FL_FN(msle_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                      FL_REAL *g) {
     FL_REAL a = FL_LOG1P(x) - FL_LOG1P(y);
     *l = a * a;
@@ -83,7 +83,7 @@ FL_ELEMENTWISE_KERNEL(fl_msle, FL_FN(msle_point))
 /* Smooth L1 (torch smooth_l1_loss): 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta;
  * derivative d / beta clipped to [-1, 1]. beta = 0 is the L1 loss (torch dispatches to l1_loss),
  * with sign(d) as derivative. */
-static inline void FL_FN(smooth_l1_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+FL_POINT_FN void FL_FN(smooth_l1_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                           FL_REAL *g) {
     const FL_REAL beta = (FL_REAL)p->beta;
     FL_REAL d = x - y, ad = FL_FABS(d);
@@ -99,18 +99,21 @@ FL_ELEMENTWISE_KERNEL(fl_smooth_l1, FL_FN(smooth_l1_point))
 
 /* log(cosh(d)), derivative tanh(d). cosh overflows for |d| > ~710 (double) / ~89 (float), so:
  *   |d| >= 1: log cosh d = |d| + log1p(exp(-2|d|)) - log 2   (exp argument <= -2, no overflow);
- *   |d| <  1: log cosh d = log1p(cosh d - 1) = log1p(2 sinh(d/2)^2), which keeps full relative
- *             accuracy near 0 where the first form cancels (log cosh d ~ d^2/2). */
-static inline void FL_FN(log_cosh_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+ *   |d| <  1: with m = expm1(|d|), cosh d - 1 = m^2 / (2 (1 + m)), so log cosh d =
+ *             log1p(m^2 / (2 (1 + m))), which keeps full relative accuracy near 0 where the
+ *             first form cancels (log cosh d ~ d^2/2);
+ *   tanh |d| = -expm1(-2|d|) / (2 + expm1(-2|d|)), accurate near 0 as well.
+ * Both forms are computed and one is selected, so the loop has no branch and vectorises. */
+FL_POINT_FN void FL_FN(log_cosh_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                          FL_REAL *g) {
     FL_REAL d = x - y, ad = FL_FABS(d);
-    if (ad < 1) {
-        FL_REAL s = RB_SINH((FL_REAL)0.5 * d);
-        *l = FL_LOG1P((FL_REAL)2 * s * s);
-    } else {
-        *l = ad + FL_LOG1P(FL_EXP((FL_REAL)-2 * ad)) - (FL_REAL)0.693147180559945309417232121458;
-    }
-    *g = RB_TANH(d);
+    FL_REAL m = FL_EXPM1(ad < 1 ? ad : (FL_REAL)1);
+    FL_REAL near = FL_LOG1P(m * m / ((FL_REAL)2 * ((FL_REAL)1 + m)));
+    FL_REAL far = ad + FL_LOG1P(FL_EXP((FL_REAL)-2 * ad)) - (FL_REAL)0.693147180559945309417232121458;
+    *l = ad < 1 ? near : far;
+    FL_REAL m2 = FL_EXPM1((FL_REAL)-2 * ad);
+    FL_REAL th = -m2 / ((FL_REAL)2 + m2);
+    *g = d < 0 ? -th : th;
 }
 FL_ELEMENTWISE_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
 
@@ -118,7 +121,7 @@ FL_ELEMENTWISE_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
 
 /* Squared hinge max(0, 1 - t x)^2, t = +1 for y > 0 else -1 (targets validated by
  * fl_check_binary_targets); derivative -2 t max(0, 1 - t x), continuous at the kink. */
-static inline void FL_FN(squared_hinge_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+FL_POINT_FN void FL_FN(squared_hinge_point)(FL_REAL x, FL_REAL y, const fl_params *p,
                                               FL_REAL *l, FL_REAL *g) {
     FL_REAL t = y > 0 ? (FL_REAL)1 : (FL_REAL)-1;
     FL_REAL m = (FL_REAL)1 - t * x;
@@ -136,7 +139,7 @@ FL_ELEMENTWISE_KERNEL(fl_squared_hinge, FL_FN(squared_hinge_point))
  * which is what we write too. a = torch's elementwise `weight` w; b unused. */
 #define RB_BCE_LOG_MIN ((FL_REAL)-100)
 #define RB_BCE_EPS ((FL_REAL)1e-12)
-static inline void FL_FN(bce_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL unused,
+FL_POINT_FN void FL_FN(bce_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL unused,
                                     const fl_params *p, FL_REAL *l, FL_REAL *g) {
     FL_REAL lp = FL_LOG(x), lq = FL_LOG1P(-x);
     lp = lp < RB_BCE_LOG_MIN ? RB_BCE_LOG_MIN : lp; /* NaN kept */
@@ -155,7 +158,7 @@ FL_ELEMENTWISE_AB_KERNEL(fl_bce, FL_FN(bce_point))
  * Both softplus share L = log1p(exp(-|x|)) and both sigmoids share e = exp(-|x|): no overflow at
  * any |x|, and the two loss terms are non-negative, so there is no cancellation (the textbook
  * (1 - t) x + softplus(-x) loses the small loss of a confident correct logit). a = w, b = P. */
-static inline void FL_FN(bce_logits_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL pw,
+FL_POINT_FN void FL_FN(bce_logits_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL pw,
                                            const fl_params *p, FL_REAL *l, FL_REAL *g) {
     const FL_REAL eps = (FL_REAL)p->label_smoothing;
     FL_REAL t = eps != 0 ? y * ((FL_REAL)1 - eps) + (FL_REAL)0.5 * eps : y;
@@ -189,23 +192,31 @@ static inline FL_REAL FL_FN(rb_gpow_log)(FL_REAL q, FL_REAL gamma, FL_REAL logv)
     if (gamma == 0 || logv == 0) return (FL_REAL)0;
     return gamma * RB_POW(q, gamma - (FL_REAL)1) * logv;
 }
-static inline void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+/* Two kernels, so that the logit form (exp and log only, branch-free) vectorises while the
+ * probability form keeps its pow calls and guarded terms. */
+FL_POINT_FN void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                       FL_REAL *g) {
     const FL_REAL gamma = (FL_REAL)p->gamma;
     const FL_REAL a_pos = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)p->alpha;
     const FL_REAL a_neg = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)(1.0 - p->alpha);
     const FL_REAL cp = a_pos * y, cn = a_neg * ((FL_REAL)1 - y);
-    if (p->from_logits) {
-        FL_REAL e = FL_EXP(-FL_FABS(x)), L = FL_LOG1P(e);
-        FL_REAL B = (x > 0 ? x : (FL_REAL)0) + L; /* -log(1 - p) */
-        FL_REAL A = (x < 0 ? -x : (FL_REAL)0) + L; /* -log p */
-        FL_REAL r = (FL_REAL)1 / ((FL_REAL)1 + e);
-        FL_REAL sp = x >= 0 ? r : e * r, sn = x >= 0 ? e * r : r; /* p, 1 - p */
-        FL_REAL qg = FL_EXP(-gamma * B), pg = FL_EXP(-gamma * A); /* (1-p)^gamma, p^gamma */
-        *l = cp * qg * A + cn * pg * B;
-        *g = -cp * qg * (sn + gamma * sp * A) + cn * pg * (sp + gamma * sn * B);
-        return;
-    }
+    FL_REAL e = FL_EXP(-FL_FABS(x)), L = FL_LOG1P(e);
+    FL_REAL B = (x > 0 ? x : (FL_REAL)0) + L; /* -log(1 - p) */
+    FL_REAL A = (x < 0 ? -x : (FL_REAL)0) + L; /* -log p */
+    FL_REAL r = (FL_REAL)1 / ((FL_REAL)1 + e);
+    FL_REAL sp = x >= 0 ? r : e * r, sn = x >= 0 ? e * r : r; /* p, 1 - p */
+    FL_REAL qg = FL_EXP(-gamma * B), pg = FL_EXP(-gamma * A); /* (1-p)^gamma, p^gamma */
+    *l = cp * qg * A + cn * pg * B;
+    *g = -cp * qg * (sn + gamma * sp * A) + cn * pg * (sp + gamma * sn * B);
+}
+FL_ELEMENTWISE_KERNEL(fl_focal, FL_FN(focal_point))
+
+FL_POINT_FN void FL_FN(focal_probs_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+                                            FL_REAL *l, FL_REAL *g) {
+    const FL_REAL gamma = (FL_REAL)p->gamma;
+    const FL_REAL a_pos = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)p->alpha;
+    const FL_REAL a_neg = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)(1.0 - p->alpha);
+    const FL_REAL cp = a_pos * y, cn = a_neg * ((FL_REAL)1 - y);
     FL_REAL q = (FL_REAL)1 - x, lp = FL_LOG(x), lq = FL_LOG1P(-x);
     FL_REAL lv = 0, gv = 0;
     if (cp != 0) {
@@ -222,19 +233,19 @@ static inline void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, 
     *l = lv;
     *g = gv;
 }
-FL_ELEMENTWISE_KERNEL(fl_focal, FL_FN(focal_point))
+FL_ELEMENTWISE_KERNEL(fl_focal_probs, FL_FN(focal_probs_point))
 
 /* ------------------------------------------------------------------------------------ GAN */
 
 /* softplus(-x) = -log s(x), derivative -s(-x); softplus(x) = -log(1 - s(x)), derivative s(x).
  * One exp each, stable for any |x|. */
-static inline void FL_FN(softplus_neg_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+FL_POINT_FN void FL_FN(softplus_neg_point)(FL_REAL x, FL_REAL y, const fl_params *p,
                                              FL_REAL *l, FL_REAL *g) {
     FL_REAL e = FL_EXP(-FL_FABS(x)), r = (FL_REAL)1 / ((FL_REAL)1 + e);
     *l = (x < 0 ? -x : (FL_REAL)0) + FL_LOG1P(e);
     *g = -(x >= 0 ? e * r : r);
 }
-static inline void FL_FN(softplus_pos_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+FL_POINT_FN void FL_FN(softplus_pos_point)(FL_REAL x, FL_REAL y, const fl_params *p,
                                              FL_REAL *l, FL_REAL *g) {
     FL_REAL e = FL_EXP(-FL_FABS(x)), r = (FL_REAL)1 / ((FL_REAL)1 + e);
     *l = (x > 0 ? x : (FL_REAL)0) + FL_LOG1P(e);
@@ -245,7 +256,7 @@ FL_ELEMENTWISE_KERNEL(fl_softplus_pos, FL_FN(softplus_pos_point))
 
 /* Generator loss on the discriminator's logits for fakes, single input (y unused):
  * non-saturating -log s(x) = softplus(-x); saturating (minimax) log(1 - s(x)) = -softplus(x). */
-static inline void FL_FN(gan_generator_point)(FL_REAL x, FL_REAL y, const fl_params *p,
+FL_POINT_FN void FL_FN(gan_generator_point)(FL_REAL x, FL_REAL y, const fl_params *p,
                                               FL_REAL *l, FL_REAL *g) {
     if (p->saturating) {
         FL_FN(softplus_pos_point)(x, y, p, l, g);

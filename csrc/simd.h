@@ -21,6 +21,14 @@
 #include <math.h>
 #include <stdint.h>
 
+/* Point functions of the elementwise losses must be inlined into the driver's loop, or the
+ * loop cannot vectorise; GCC's size heuristics give up on the larger ones without this. */
+#if defined(__GNUC__)
+#define FL_POINT_FN static inline __attribute__((always_inline))
+#else
+#define FL_POINT_FN static inline
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
     !defined(FL_NO_DISPATCH)
 #define FL_DISPATCH 1

@@ -2,10 +2,11 @@
 #define FL_SUF f64
 #define FL_EXP exp
 #define FL_LOG log
-#define FL_LOG1P log1p
+#define FL_LOG1P fl_log1p
 #define FL_FABS fabs
 #define FL_FMAX fmax
 #define FL_SQRT sqrt
 #define FL_XLOGY fl_xlogy
 #define FL_SOFTPLUS fl_softplus
 #define FL_SIGMOID fl_sigmoid
+#define FL_EXPM1 fl_expm1

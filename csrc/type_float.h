@@ -2,10 +2,11 @@
 #define FL_SUF f32
 #define FL_EXP expf
 #define FL_LOG logf
-#define FL_LOG1P log1pf
+#define FL_LOG1P fl_log1pf
 #define FL_FABS fabsf
 #define FL_FMAX fmaxf
 #define FL_SQRT sqrtf
 #define FL_XLOGY fl_xlogyf
 #define FL_SOFTPLUS fl_softplusf
 #define FL_SIGMOID fl_sigmoidf
+#define FL_EXPM1 fl_expm1f

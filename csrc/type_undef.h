@@ -9,3 +9,4 @@
 #undef FL_XLOGY
 #undef FL_SOFTPLUS
 #undef FL_SIGMOID
+#undef FL_EXPM1

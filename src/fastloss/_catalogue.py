@@ -275,7 +275,8 @@ def _focal(pred, target, *, gamma=2.0, alpha=None, from_logits=True, reduction="
             _first_bad((pc < 0) | (pc > 1), pc,
                        "focal with from_logits=False needs pred in [0, 1] (probabilities)")
 
-    return _simple("focal", pred, target, reduction, sample_weight, _want,
+    return _simple("focal" if from_logits else "focal_probs", pred, target, reduction,
+                   sample_weight, _want,
                    {"gamma": gamma, "alpha": a, "from_logits": int(bool(from_logits))},
                    check=check)
 

@@ -363,6 +363,8 @@ cdef extern from "fastloss.h" nogil:
     int fl_squared_hinge_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, int)
     int fl_focal_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, double*, int)
     int fl_focal_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, int)
+    int fl_focal_probs_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, double*, int)
+    int fl_focal_probs_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, int)
     int fl_gan_generator_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, double*, int)
     int fl_gan_generator_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, int)
 
@@ -388,13 +390,13 @@ ctypedef int (*ab_f64_t)(int64_t, const double*, const double*, const double*, c
                          int) noexcept nogil
 
 cdef dict _RB_INDEX = {"mse": 0, "mae": 1, "rmse": 2, "msle": 3, "smooth_l1": 4, "log_cosh": 5,
-                       "squared_hinge": 6, "focal": 7, "gan_generator": 8}
-cdef ew_f32_t _RB_F32[9]
-cdef ew_f64_t _RB_F64[9]
+                       "squared_hinge": 6, "focal": 7, "gan_generator": 8, "focal_probs": 9}
+cdef ew_f32_t _RB_F32[10]
+cdef ew_f64_t _RB_F64[10]
 _RB_F32[:] = [fl_mse_f32, fl_mae_f32, fl_rmse_f32, fl_msle_f32, fl_smooth_l1_f32, fl_log_cosh_f32,
-              fl_squared_hinge_f32, fl_focal_f32, fl_gan_generator_f32]
+              fl_squared_hinge_f32, fl_focal_f32, fl_gan_generator_f32, fl_focal_probs_f32]
 _RB_F64[:] = [fl_mse_f64, fl_mae_f64, fl_rmse_f64, fl_msle_f64, fl_smooth_l1_f64, fl_log_cosh_f64,
-              fl_squared_hinge_f64, fl_focal_f64, fl_gan_generator_f64]
+              fl_squared_hinge_f64, fl_focal_f64, fl_gan_generator_f64, fl_focal_probs_f64]
 cdef dict _AB_INDEX = {"bce": 0, "bce_logits": 1}
 cdef ab_f32_t _AB_F32[2]
 cdef ab_f64_t _AB_F64[2]
