@@ -146,6 +146,29 @@ int FL_FN(fl_logsumexp)(int64_t n, int64_t c, const FL_REAL *restrict z,
  * IN   cw             c class weights (double) or NULL
  * IN   p, margin      the exponent (1 or 2) and the margin
  * OUT  loss, grad, value, bad   as in fl_ce_index */
+/* One row of multi_margin: sum over k != y of h(z_k), z_k = margin - x_y + x_k, h = max(0, z)^p,
+ * and the gradient entries gcoef * h'(z_k) (NaN z gives NaN for both). Branch-free with an
+ * omp simd reduction so it vectorises; want_g is a constant at each call site. */
+static inline __attribute__((always_inline)) void FL_FN(mm_row)(
+    const FL_REAL *restrict xi, FL_REAL *restrict g, int64_t c, int64_t y, double base,
+    double gcoef, int p, double *sum_out, double *gy_out, const int want_g) {
+    double sum = 0.0, gy = 0.0;
+#pragma omp simd reduction(+ : sum, gy)
+    for (int64_t k = 0; k < c; k++) {
+        double zk = base + (double)xi[k];
+        int active = (k != y) & (zk > 0.0);
+        double nan_or_0 = zk != zk ? zk : 0.0;
+        double h = active ? (p == 1 ? zk : zk * zk) : nan_or_0;
+        double dh = active ? (p == 1 ? 1.0 : 2.0 * zk) : nan_or_0;
+        sum += h;
+        double gk = gcoef * dh;
+        gy += gk;
+        if (want_g) g[k] = (FL_REAL)gk;
+    }
+    *sum_out = sum;
+    *gy_out = gy;
+}
+
 FL_TARGET_CLONES
 int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
                            const int64_t *restrict labels, const FL_REAL *restrict sw,
@@ -188,22 +211,10 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
             double base = margin - (double)xi[y];
             double gcoef = s * wy * inv_c * scale; /* d reduced / d (per-row hinge sum) */
             double sum = 0.0, gy = 0.0;
-            for (int64_t k = 0; k < c; k++) {
-                double zk = base + (double)xi[k];
-                double h = 0.0, dh = 0.0;
-                if (k != y && zk > 0.0) {
-                    h = p == 1 ? zk : zk * zk;
-                    dh = p == 1 ? 1.0 : 2.0 * zk;
-                } else if (isnan(zk)) {
-                    h = dh = zk;
-                }
-                sum += h;
-                if (g) {
-                    double gk = gcoef * dh;
-                    g[k] = (FL_REAL)gk;
-                    gy += gk;
-                }
-            }
+            if (g)
+                FL_FN(mm_row)(xi, g, c, y, base, gcoef, p, &sum, &gy, 1);
+            else
+                FL_FN(mm_row)(xi, g, c, y, base, gcoef, p, &sum, &gy, 0);
             if (g) {
                 g[y] = (FL_REAL)(-gy);
                 if (isnan(sum)) /* NaN in the row: the whole row's gradient is NaN */
@@ -242,6 +253,51 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
  * IN   sw             n sample weights or NULL
  * IN   temperature, alpha
  * OUT  loss, grad, value, bad   as in fl_ce_index; 'mean' divides by n (or the summed sw) */
+/* The two loops of one distillation row, with the row's options as compile-time constants
+ * (each call site passes literals) so that both loops are branch-free and vectorise.
+ * Statistics: out = {S_s, S_1, S_t, A, B, Tz} as named in fl_distill. */
+static inline __attribute__((always_inline)) void FL_FN(distill_stats)(
+    const FL_REAL *restrict s, const FL_REAL *restrict u, const FL_REAL *restrict t,
+    FL_REAL *restrict g, int64_t c, FL_REAL it, FL_REAL ms, FL_REAL mt, FL_REAL m1, double *out,
+    const int has_g, const int has_t, const int t_is_one) {
+    double Ss = 0.0, S1 = 0.0, St = 0.0, A = 0.0, B = 0.0, Tz = 0.0;
+#pragma omp simd reduction(+ : Ss, S1, St, A, B, Tz)
+    for (int64_t k = 0; k < c; k++) {
+        /* the shifted exponents log q_k + log S_s and log p_k + log S_t, as fed to exp */
+        FL_REAL xs = s[k] * it - ms, xt = u[k] * it - mt;
+        FL_REAL es = FL_EXP(xs);
+        FL_REAL e1 = t_is_one ? es : FL_EXP(s[k] - m1);
+        FL_REAL et = FL_EXP(xt);
+        if (has_g) g[k] = es;
+        Ss += (double)es;
+        S1 += (double)e1;
+        St += (double)et;
+        A += et != 0 ? (double)et * ((double)xt - (double)xs) : 0.0;
+        if (has_t) {
+            double tk = (double)t[k];
+            B += tk;
+            Tz += tk != 0 ? tk * ((double)s[k] - (double)m1) : 0.0;
+        }
+    }
+    out[0] = Ss, out[1] = S1, out[2] = St, out[3] = A, out[4] = B, out[5] = Tz;
+}
+
+/* Gradient: g holds exp(x_s - m_s) on entry. */
+static inline __attribute__((always_inline)) void FL_FN(distill_grad)(
+    const FL_REAL *restrict s, const FL_REAL *restrict u, const FL_REAL *restrict t,
+    FL_REAL *restrict g, int64_t c, int64_t y, FL_REAL it, FL_REAL mt, FL_REAL m1, double rq,
+    double rp, double r1, double a_ce, const int has_t, const int t_is_one) {
+#pragma omp simd
+    for (int64_t k = 0; k < c; k++) {
+        double es = (double)g[k];
+        double et = (double)FL_EXP(u[k] * it - mt);
+        double e1 = t_is_one ? es : (double)FL_EXP(s[k] - m1);
+        double gk = rq * es - rp * et + r1 * e1;
+        gk -= has_t ? a_ce * (double)t[k] : (k == y ? a_ce : 0.0);
+        g[k] = (FL_REAL)gk;
+    }
+}
+
 FL_TARGET_CLONES
 int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
                       const FL_REAL *restrict zt, const int64_t *restrict labels,
@@ -289,23 +345,17 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
             FL_REAL m1 = FL_FN(row_max)(s, c, (FL_REAL)1);
             FL_REAL ms = m1 * it; /* = row_max(s, c, it) */
             FL_REAL mt = FL_FN(row_max)(u, c, it);
-            double Ss = 0.0, S1 = 0.0, St = 0.0, A = 0.0, B = 0.0, Tz = 0.0;
-#pragma omp simd reduction(+ : Ss, S1, St, A, B, Tz)
-            for (int64_t k = 0; k < c; k++) {
-                /* the shifted exponents log q_k + log S_s and log p_k + log S_t, as fed to exp */
-                FL_REAL xs = s[k] * it - ms, xt = u[k] * it - mt;
-                FL_REAL es = FL_EXP(xs);
-                FL_REAL e1 = t_is_one ? es : FL_EXP(s[k] - m1);
-                FL_REAL et = FL_EXP(xt);
-                if (g) g[k] = es;
-                Ss += (double)es;
-                S1 += (double)e1;
-                St += (double)et;
-                A += et != 0 ? (double)et * ((double)xt - (double)xs) : 0.0;
-                double tk = t ? (double)t[k] : 0.0;
-                B += tk;
-                Tz += tk != 0 ? tk * ((double)s[k] - (double)m1) : 0.0;
+            double st[6];
+            switch ((g ? 4 : 0) | (t ? 2 : 0) | t_is_one) {
+#define FL_DSTATS(K)                                                                            \
+    case K:                                                                                     \
+        FL_FN(distill_stats)(s, u, t, g, c, it, ms, mt, m1, st, (K) & 4, (K) & 2, (K) & 1);     \
+        break;
+                FL_DSTATS(0) FL_DSTATS(1) FL_DSTATS(2) FL_DSTATS(3)
+                FL_DSTATS(4) FL_DSTATS(5) FL_DSTATS(6) FL_DSTATS(7)
+#undef FL_DSTATS
             }
+            double Ss = st[0], S1 = st[1], St = st[2], A = st[3], B = st[4], Tz = st[5];
             double kl = A / St - (log(St) - log(Ss));
             /* CE with the row max m1 taken out of lse_1 = m1 + log S1 and of every logit */
             double ce;
@@ -324,14 +374,13 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
                 double rq = a_kl / Ss, rp = a_kl / St;
                 double a_ce = f * alpha, r1 = a_ce * B / S1;
                 int64_t y = t ? -1 : labels[i];
-                for (int64_t k = 0; k < c; k++) {
-                    double es = (double)g[k];
-                    double et = (double)FL_EXP(u[k] * it - mt);
-                    double e1 = t_is_one ? es : (double)FL_EXP(s[k] - m1);
-                    double gk = rq * es - rp * et + r1 * e1;
-                    if (t) gk -= a_ce * (double)t[k];
-                    else if (k == y) gk -= a_ce;
-                    g[k] = (FL_REAL)gk;
+                switch ((t ? 2 : 0) | t_is_one) {
+#define FL_DGRAD(K)                                                                             \
+    case K:                                                                                     \
+        FL_FN(distill_grad)(s, u, t, g, c, y, it, mt, m1, rq, rp, r1, a_ce, (K) & 2, (K) & 1);  \
+        break;
+                    FL_DGRAD(0) FL_DGRAD(1) FL_DGRAD(2) FL_DGRAD(3)
+#undef FL_DGRAD
                 }
             }
         }
