@@ -187,6 +187,24 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
     return FL_OK;
 }
 
+/* A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k for one row of soft targets; has_cw is a
+ * constant at each call site so the loop has no test on cw and vectorises. */
+static inline __attribute__((always_inline)) void FL_FN(ce_prob_ab)(
+    const FL_REAL *restrict z, const FL_REAL *restrict t, const double *restrict cw, int64_t c,
+    FL_REAL it, double keep, double spread, double *out, const int has_cw) {
+    double A = 0.0, B = 0.0;
+#pragma omp simd reduction(+ : A, B)
+    for (int64_t k = 0; k < c; k++) {
+        double wt = (has_cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
+        /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no target mass
+         * contributes nothing, as 0 log 0 = 0 demands. */
+        A += wt != 0.0 ? wt * (double)(z[k] * it) : 0.0;
+        B += wt;
+    }
+    out[0] = A;
+    out[1] = B;
+}
+
 /* Class-probability targets (same shape as the logits), torch semantics: with
  * t'_k = (1 - eps) t_k + eps / c, a row's loss is -sum_k w_k t'_k log p_k = B lse - A with
  * A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k; its gradient w.r.t. x_k is B p_k - w_k t'_k.
@@ -228,25 +246,24 @@ int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
             FL_REAL m = FL_FN(row_max)(z, c, it);
             double S = FL_FN(row_expsum)(z, c, it, m, g);
             double lse = (double)m + log(S);
-            double A = 0.0, B = 0.0;
-#pragma omp simd reduction(+ : A, B)
-            for (int64_t k = 0; k < c; k++) {
-                double wt = (cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
-                /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no target
-                 * mass contributes nothing, as 0 log 0 = 0 demands. */
-                A += wt != 0.0 ? wt * (double)(z[k] * it) : 0.0;
-                B += wt;
-            }
+            double AB[2];
+            if (cw)
+                FL_FN(ce_prob_ab)(z, t, cw, c, it, keep, spread, AB, 1);
+            else
+                FL_FN(ce_prob_ab)(z, t, cw, c, it, keep, spread, AB, 0);
+            double A = AB[0], B = AB[1];
             double row = B * lse - A;
             if (loss) loss[i] = (FL_REAL)(s * row);
             acc += s * row;
             if (g) {
                 double f = s * scale * inv_t;
                 FL_REAL cp = (FL_REAL)(f * B / S);
-                for (int64_t k = 0; k < c; k++) {
-                    double wt = (cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
-                    g[k] = cp * g[k] - (FL_REAL)(f * wt);
-                }
+                FL_REAL fk = (FL_REAL)(f * keep), fs = (FL_REAL)(f * spread);
+                if (cw)
+                    for (int64_t k = 0; k < c; k++)
+                        g[k] = cp * g[k] - (FL_REAL)cw[k] * (fk * t[k] + fs);
+                else
+                    for (int64_t k = 0; k < c; k++) g[k] = cp * g[k] - (fk * t[k] + fs);
             }
         }
         part[b] = acc;
