@@ -418,52 +418,55 @@ cdef fl_params _rb_params(dict p):
     return prm
 
 
-def rb_elementwise(str name, const real[::1] x, const real[::1] y, const real[::1] sw,
-                   dict params, int reduction, double denom_scale, real[::1] loss,
-                   real[::1] grad, int n_threads):
+def rb_elementwise(str name, x, y, sw, dict params, int reduction, double denom_scale, loss,
+                   grad, int n_threads):
     """The FL_ELEMENTWISE_KERNEL losses of regression_binary.c; y may be None."""
     cdef int k = _RB_INDEX[name]
     cdef fl_params prm = _rb_params(params)
     cdef double value = 0.0
     cdef int rc
-    cdef int64_t n = x.shape[0]
-    cdef const real* px = _in(x)
-    cdef const real* py = _in(y)
-    cdef const real* pw = _in(sw)
-    cdef real* pl = _out(loss)
-    cdef real* pg = _out(grad)
+    cdef int t = _real_type(x)
+    cdef int64_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef char* px = _arr(x, t, n, False)
+    cdef char* py = _arr(y, t, n, False)
+    cdef char* pw = _arr(sw, t, n, False)
+    cdef char* pl = _arr(loss, t, n, True)
+    cdef char* pg = _arr(grad, t, n, True)
     with nogil:
-        if real is float:
-            rc = _RB_F32[k](n, px, py, pw, &prm, reduction, denom_scale, pl, pg, &value, n_threads)
+        if t == cnp.NPY_FLOAT32:
+            rc = _RB_F32[k](n, <float*>px, <float*>py, <float*>pw, &prm, reduction, denom_scale,
+                            <float*>pl, <float*>pg, &value, n_threads)
         else:
-            rc = _RB_F64[k](n, px, py, pw, &prm, reduction, denom_scale, pl, pg, &value, n_threads)
+            rc = _RB_F64[k](n, <double*>px, <double*>py, <double*>pw, &prm, reduction,
+                            denom_scale, <double*>pl, <double*>pg, &value, n_threads)
     return rc, value, -1
 
 
-def rb_factors(str name, const real[::1] x, const real[::1] y, const real[::1] sw,
-               const real[::1] a, int64_t a_len, int64_t a_inner,
-               const real[::1] b, int64_t b_len, int64_t b_inner,
-               dict params, int reduction, real[::1] loss, real[::1] grad, int n_threads):
+def rb_factors(str name, x, y, sw, a, int64_t a_len, int64_t a_inner, b, int64_t b_len,
+               int64_t b_inner, dict params, int reduction, loss, grad, int n_threads):
     """The FL_ELEMENTWISE_AB_KERNEL losses (per-element factors by broadcast pattern)."""
     cdef int k = _AB_INDEX[name]
     cdef fl_params prm = _rb_params(params)
     cdef double value = 0.0
     cdef int rc
-    cdef int64_t n = x.shape[0]
-    cdef const real* px = _in(x)
-    cdef const real* py = _in(y)
-    cdef const real* pw = _in(sw)
-    cdef const real* pa = _in(a)
-    cdef const real* pb = _in(b)
-    cdef real* pl = _out(loss)
-    cdef real* pg = _out(grad)
+    cdef int t = _real_type(x)
+    cdef int64_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef char* px = _arr(x, t, n, False)
+    cdef char* py = _arr(y, t, n, False)
+    cdef char* pw = _arr(sw, t, n, False)
+    cdef char* pa = _arr(a, t, a_len, False)
+    cdef char* pb = _arr(b, t, b_len, False)
+    cdef char* pl = _arr(loss, t, n, True)
+    cdef char* pg = _arr(grad, t, n, True)
     with nogil:
-        if real is float:
-            rc = _AB_F32[k](n, px, py, pw, pa, a_len, a_inner, pb, b_len, b_inner, &prm,
-                            reduction, pl, pg, &value, n_threads)
+        if t == cnp.NPY_FLOAT32:
+            rc = _AB_F32[k](n, <float*>px, <float*>py, <float*>pw, <float*>pa, a_len, a_inner,
+                            <float*>pb, b_len, b_inner, &prm, reduction, <float*>pl,
+                            <float*>pg, &value, n_threads)
         else:
-            rc = _AB_F64[k](n, px, py, pw, pa, a_len, a_inner, pb, b_len, b_inner, &prm,
-                            reduction, pl, pg, &value, n_threads)
+            rc = _AB_F64[k](n, <double*>px, <double*>py, <double*>pw, <double*>pa, a_len,
+                            a_inner, <double*>pb, b_len, b_inner, &prm, reduction,
+                            <double*>pl, <double*>pg, &value, n_threads)
     return rc, value, -1
 
 
