@@ -346,6 +346,8 @@ def _class_axis_last(x: np.ndarray, axis: int, dtype) -> np.ndarray:
     """x with the class axis moved last, C-contiguous (copies only when needed)."""
     if axis != x.ndim - 1:
         x = np.moveaxis(x, axis, -1)
+    if x.dtype == dtype and x.flags.c_contiguous:  # the common case, without a NumPy call
+        return x
     return np.ascontiguousarray(x, dtype=dtype)
 
 
@@ -356,7 +358,9 @@ def _labels(target, expected_shape: tuple, name: str = "target") -> np.ndarray:
             f"{name} of class indices must have shape {expected_shape} (the prediction's shape "
             f"without the class axis); got {t.shape}"
         )
-    return np.ascontiguousarray(t, dtype=np.int64).reshape(-1)
+    if t.dtype != np.int64 or not t.flags.c_contiguous:
+        t = np.ascontiguousarray(t, dtype=np.int64)
+    return t.reshape(-1)
 
 
 def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
