@@ -1,18 +1,6 @@
 /* Elementwise losses for one FL_REAL; included by elementwise.c once per type. */
 
-/* Sum of v[0..n) in FL_BLOCK blocks added in order (bits independent of nt); `part` must hold
- * ceil(n / FL_BLOCK) doubles. */
-static double FL_FN(fl_sum_blocks)(int64_t n, const FL_REAL *restrict v, double *part, int nt) {
-    int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t b = 0; b < nb; b++) {
-        int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
-        double acc = 0.0;
-        for (int64_t i = lo; i < hi; i++) acc += (double)v[i];
-        part[b] = acc;
-    }
-    return fl_sum_ordered(part, nb);
-}
+#include "sum_impl.h"
 
 /* Huber (torch.nn.functional.huber_loss): d = x - y; 0.5 d^2 inside |d| < delta, linear
  * delta (|d| - delta/2) outside; the gradient is d clipped to [-delta, delta] (NaN stays NaN). */

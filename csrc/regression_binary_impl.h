@@ -4,19 +4,7 @@
  * NaN inputs give NaN outputs: no branch below turns a NaN into a number (comparisons with NaN
  * are false, and each branch is arranged so that the false side carries the NaN). */
 
-/* Sum of v[0..n) in FL_BLOCK blocks added in order (the drivers' 'mean' denominator); the same
- * helper as elementwise_impl.h, static to this translation unit. */
-static double FL_FN(fl_sum_blocks)(int64_t n, const FL_REAL *restrict v, double *part, int nt) {
-    int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t b = 0; b < nb; b++) {
-        int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
-        double acc = 0.0;
-        for (int64_t i = lo; i < hi; i++) acc += (double)v[i];
-        part[b] = acc;
-    }
-    return fl_sum_ordered(part, nb);
-}
+#include "sum_impl.h"
 
 /* sign(d) with sign(0) = 0 (the subgradient torch's l1_loss uses) and NaN kept. */
 static inline FL_REAL FL_FN(rb_sign)(FL_REAL d) {

@@ -99,6 +99,18 @@ def _sample_weight(sw, shape: tuple, dtype: np.dtype):
     return np.ascontiguousarray(w, dtype=dtype).reshape(-1)
 
 
+def _class_weights(weight, c: int):
+    """Per-class weights as a contiguous float64 (C,) array, or None."""
+    if weight is None:
+        return None
+    cw = np.asarray(weight)
+    if cw.dtype.kind not in "buif":
+        raise TypeError(f"weight must be real-valued, got dtype {cw.dtype}")
+    if cw.shape != (c,):
+        raise ValueError(f"weight must have shape ({c},) (one per class), got {cw.shape}")
+    return np.ascontiguousarray(cw, dtype=np.float64)
+
+
 def _axis(axis, ndim: int, name: str = "axis") -> int:
     try:
         ax = operator.index(axis)
@@ -392,14 +404,7 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
     inv_t = 1.0 / _nonneg(temperature, "temperature", strict=True)
     sample_shape = z.shape[:ax] + z.shape[ax + 1:]
-    cw = None
-    if weight is not None:
-        cw = np.asarray(weight)
-        if cw.dtype.kind not in "buif":
-            raise TypeError(f"weight must be real-valued, got dtype {cw.dtype}")
-        if cw.shape != (c,):
-            raise ValueError(f"weight must have shape ({c},) (one per class), got {cw.shape}")
-        cw = np.ascontiguousarray(cw, dtype=np.float64)
+    cw = _class_weights(weight, c)
     t = np.asarray(target)
     zc = _class_axis_last(z, ax, dt).reshape(-1)
     n = zc.size // c

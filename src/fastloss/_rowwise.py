@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _kernels
 from ._api import (
+    _class_weights,
     _ERR_LABEL,
     Loss,
     _axis,
@@ -97,14 +98,7 @@ def _multi_margin(pred, target, *, p=1, margin=1.0, weight=None, axis=-1, reduct
     margin = float(margin)
     if not math.isfinite(margin):
         raise ValueError(f"margin must be finite, got {margin!r}")
-    cw = None
-    if weight is not None:
-        cw = np.asarray(weight)
-        if cw.dtype.kind not in "buif":
-            raise TypeError(f"weight must be real-valued, got dtype {cw.dtype}")
-        if cw.shape != (c,):
-            raise ValueError(f"weight must have shape ({c},) (one per class), got {cw.shape}")
-        cw = np.ascontiguousarray(cw, dtype=np.float64)
+    cw = _class_weights(weight, c)
     t = np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"target must hold integer class indices; got dtype {t.dtype}")
