@@ -11,12 +11,6 @@
 #define DICE_CHUNK 1024
 #endif
 
-static inline FL_REAL FL_FN(dice_t)(const FL_REAL *restrict target, const int64_t *restrict labels,
-                                    int64_t o, int64_t k, int64_t c, int64_t inner, int64_t i) {
-    if (target) return target[(o * c + k) * inner + i];
-    return labels[o * inner + i] == k ? (FL_REAL)1 : (FL_REAL)0;
-}
-
 /* Per-position max and sum of exponentials over the class axis for positions [lo, hi). */
 static inline void FL_FN(dice_softmax_stats)(const FL_REAL *restrict x, int64_t c, int64_t inner,
                                              int64_t lo, int64_t len, FL_REAL *restrict mx,
@@ -32,6 +26,47 @@ static inline void FL_FN(dice_softmax_stats)(const FL_REAL *restrict x, int64_t 
     for (int64_t k = 0; k < c; k++) {
         const FL_REAL *xk = x + k * inner + lo;
         for (int64_t i = 0; i < len; i++) se[i] += (double)FL_EXP(xk[i] - mx[i]);
+    }
+}
+
+/* The per-class loops, with the layout of the target and from_logits as compile-time
+ * constants (every call site passes literals) so that they are branch-free and vectorise.
+ * tk: the class's soft target row (has_target), else lab: the labels of the chunk. */
+static inline __attribute__((always_inline)) void FL_FN(dice_class_stats)(
+    const FL_REAL *restrict xk, const FL_REAL *restrict tk, const int64_t *restrict lab,
+    int64_t k, const FL_REAL *restrict mx, const double *restrict se, int64_t len,
+    double *restrict out, const int from_logits, const int has_target) {
+    double si = 0.0, sp = 0.0, stt = 0.0;
+#pragma omp simd reduction(+ : si, sp, stt)
+    for (int64_t i = 0; i < len; i++) {
+        FL_REAL p = from_logits ? (FL_REAL)((double)FL_EXP(xk[i] - mx[i]) / se[i]) : xk[i];
+        FL_REAL t = has_target ? tk[i] : (lab[i] == k ? (FL_REAL)1 : (FL_REAL)0);
+        si += (double)(p * t);
+        sp += (double)p;
+        stt += (double)t;
+    }
+    out[0] = si;
+    out[1] = sp;
+    out[2] = stt;
+}
+
+/* Logit gradient, pass 1 (second == 0): p_k into gk and dot += p_k h_k; pass 2: gk = p_k (h_k -
+ * dot), with h_k = alpha t_k + beta. */
+static inline __attribute__((always_inline)) void FL_FN(dice_class_grad)(
+    const FL_REAL *restrict xk, const FL_REAL *restrict tk, const int64_t *restrict lab,
+    int64_t k, const FL_REAL *restrict mx, const double *restrict se, double *restrict dot,
+    FL_REAL *restrict gk, double al, double be, int64_t len, const int second,
+    const int has_target) {
+    for (int64_t i = 0; i < len; i++) {
+        double t = has_target ? (double)tk[i] : (lab[i] == k ? 1.0 : 0.0);
+        double h = al * t + be;
+        if (!second) {
+            double p = (double)FL_EXP(xk[i] - mx[i]) / se[i];
+            gk[i] = (FL_REAL)p;
+            dot[i] += p * h;
+        } else {
+            gk[i] = (FL_REAL)((double)gk[i] * (h - dot[i]));
+        }
     }
 }
 
@@ -79,17 +114,16 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
         if (from_logits) FL_FN(dice_softmax_stats)(x, c, inner, lo, len, mx, se);
         for (int64_t k = 0; k < c; k++) {
             const FL_REAL *xk = x + k * inner + lo;
-            double si = 0.0, sp = 0.0, stt = 0.0;
-            for (int64_t i = 0; i < len; i++) {
-                FL_REAL p = from_logits ? (FL_REAL)((double)FL_EXP(xk[i] - mx[i]) / se[i]) : xk[i];
-                FL_REAL t = FL_FN(dice_t)(target, labels, o, k, c, inner, lo + i);
-                si += (double)(p * t);
-                sp += (double)p;
-                stt += (double)t;
+            const FL_REAL *tk = target ? target + (o * c + k) * inner + lo : NULL;
+            const int64_t *lab = labels ? labels + o * inner + lo : NULL;
+            switch ((from_logits ? 2 : 0) | (target ? 1 : 0)) {
+#define FL_DICE_STATS(K)                                                                        \
+    case K:                                                                                     \
+        FL_FN(dice_class_stats)(xk, tk, lab, k, mx, se, len, st + k * 3, (K) & 2, (K) & 1);     \
+        break;
+                FL_DICE_STATS(0) FL_DICE_STATS(1) FL_DICE_STATS(2) FL_DICE_STATS(3)
+#undef FL_DICE_STATS
             }
-            st[k * 3 + 0] = si;
-            st[k * 3 + 1] = sp;
-            st[k * 3 + 2] = stt;
         }
     }
 
@@ -128,12 +162,17 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
             const FL_REAL *x = pred + o * c * inner;
             FL_REAL *g = grad + o * c * inner;
             const double *cf = coef + o * c * 2;
+            const int64_t *lab = labels ? labels + o * inner + lo : NULL;
             if (!from_logits) {
                 for (int64_t k = 0; k < c; k++) {
                     FL_REAL al = (FL_REAL)cf[k * 2], be = (FL_REAL)cf[k * 2 + 1];
                     FL_REAL *gk = g + k * inner + lo;
-                    for (int64_t i = 0; i < len; i++)
-                        gk[i] = al * FL_FN(dice_t)(target, labels, o, k, c, inner, lo + i) + be;
+                    if (target) {
+                        const FL_REAL *tk = target + (o * c + k) * inner + lo;
+                        for (int64_t i = 0; i < len; i++) gk[i] = al * tk[i] + be;
+                    } else {
+                        for (int64_t i = 0; i < len; i++) gk[i] = lab[i] == k ? al + be : be;
+                    }
                 }
                 continue;
             }
@@ -141,22 +180,21 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
             double se[DICE_CHUNK], dot[DICE_CHUNK];
             FL_FN(dice_softmax_stats)(x, c, inner, lo, len, mx, se);
             for (int64_t i = 0; i < len; i++) dot[i] = 0.0;
-            for (int64_t k = 0; k < c; k++) {
-                const FL_REAL *xk = x + k * inner + lo;
-                FL_REAL *gk = g + k * inner + lo;
-                double al = cf[k * 2], be = cf[k * 2 + 1];
-                for (int64_t i = 0; i < len; i++) {
-                    double p = (double)FL_EXP(xk[i] - mx[i]) / se[i];
-                    gk[i] = (FL_REAL)p;
-                    dot[i] += p * (al * (double)FL_FN(dice_t)(target, labels, o, k, c, inner, lo + i) + be);
-                }
-            }
-            for (int64_t k = 0; k < c; k++) {
-                FL_REAL *gk = g + k * inner + lo;
-                double al = cf[k * 2], be = cf[k * 2 + 1];
-                for (int64_t i = 0; i < len; i++) {
-                    double h = al * (double)FL_FN(dice_t)(target, labels, o, k, c, inner, lo + i) + be;
-                    gk[i] = (FL_REAL)((double)gk[i] * (h - dot[i]));
+            /* pass 1: p into the gradient, dot = sum_k p_k h_k; pass 2: g = p (h - dot) */
+            for (int64_t pass = 0; pass < 2; pass++) {
+                for (int64_t k = 0; k < c; k++) {
+                    const FL_REAL *xk = x + k * inner + lo;
+                    const FL_REAL *tk = target ? target + (o * c + k) * inner + lo : NULL;
+                    FL_REAL *gk = g + k * inner + lo;
+                    switch ((int)(pass * 2) | (target ? 1 : 0)) {
+#define FL_DICE_GRAD(K)                                                                         \
+    case K:                                                                                     \
+        FL_FN(dice_class_grad)(xk, tk, lab, k, mx, se, dot, gk, cf[k * 2], cf[k * 2 + 1], len,   \
+                               (K) & 2, (K) & 1);                                               \
+        break;
+                        FL_DICE_GRAD(0) FL_DICE_GRAD(1) FL_DICE_GRAD(2) FL_DICE_GRAD(3)
+#undef FL_DICE_GRAD
+                    }
                 }
             }
         }
