@@ -61,6 +61,10 @@ typedef struct {
                           const T *sw, const double *cw, int64_t ignore_index, double eps,      \
                           double inv_t, int reduction, T *loss, T *grad, double *value,         \
                           int64_t *bad, int n_threads);                                         \
+    int fl_ce_index_strided_##SUF(int64_t o_n, int64_t c, int64_t inner, const T *logits,         \
+                                  const int64_t *labels, const T *sw, const double *cw,         \
+                                  int64_t ignore_index, double eps, double inv_t, int reduction, \
+                                  T *loss, T *grad, double *value, int64_t *bad, int n_threads); \
     int fl_ce_prob_##SUF(int64_t n, int64_t c, const T *logits, const T *target, const T *sw,   \
                          const double *cw, double eps, double inv_t, int reduction, T *loss,    \
                          T *grad, double *value, int n_threads);                                \

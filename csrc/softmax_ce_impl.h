@@ -187,6 +187,116 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
     return FL_OK;
 }
 
+/* Integer class targets with the classes on a middle axis: logits of shape (o_n, c, inner),
+ * labels (o_n, inner) -- e.g. segmentation logits (N, C, H, W). Same semantics, arguments and
+ * outputs as fl_ce_index (loss is per (o, i), the gradient has the logits' layout), without
+ * moving the class axis: positions are processed in chunks, vectorised across positions, and
+ * the classes are visited with stride `inner`. Chunks' partial sums are added in order. */
+#ifndef FL_CE_CHUNK
+#define FL_CE_CHUNK 256
+#endif
+FL_TARGET_CLONES
+int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
+                               const FL_REAL *restrict logits, const int64_t *restrict labels,
+                               const FL_REAL *restrict sw, const double *restrict cw,
+                               int64_t ignore_index, double eps, double inv_t, int reduction,
+                               FL_REAL *restrict loss, FL_REAL *restrict grad, double *value,
+                               int64_t *bad, int n_threads) {
+    int64_t n = o_n * inner;
+    double d_valid = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t y = labels[j];
+        if (y == ignore_index) continue;
+        if (y < 0 || y >= c) {
+            *bad = j;
+            return FL_ERR_LABEL;
+        }
+        d_valid += (sw ? (double)sw[j] : 1.0) * (cw ? cw[y] : 1.0);
+    }
+    double wsum = (double)c;
+    if (cw) {
+        wsum = 0.0;
+        for (int64_t k = 0; k < c; k++) wsum += cw[k];
+    }
+    double scale = reduction == FL_MEAN ? 1.0 / d_valid : 1.0;
+    int64_t nch = (inner + FL_CE_CHUNK - 1) / FL_CE_CHUNK, units = o_n * nch;
+    fl_partials ps;
+    double *part = fl_partials_get(&ps, units);
+    if (!part) return FL_ERR_NOMEM;
+    int nt = fl_threads_for(n_threads, n * c, units);
+    const FL_REAL it = (FL_REAL)inv_t;
+    const double keep = 1.0 - eps, spread = eps / (double)c;
+
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t u = 0; u < units; u++) {
+        int64_t o = u / nch, lo = (u % nch) * FL_CE_CHUNK;
+        int64_t len = inner - lo < FL_CE_CHUNK ? inner - lo : FL_CE_CHUNK;
+        const FL_REAL *x = logits + o * c * inner + lo;
+        const int64_t *y = labels + o * inner + lo;
+        FL_REAL *g = grad ? grad + o * c * inner + lo : NULL;
+        FL_REAL m[FL_CE_CHUNK];
+        double S[FL_CE_CHUNK], wx[FL_CE_CHUNK], a[FL_CE_CHUNK], b[FL_CE_CHUNK];
+        unsigned char kept[FL_CE_CHUNK];
+        for (int64_t i = 0; i < len; i++) {
+            m[i] = -INFINITY;
+            S[i] = 0.0;
+            wx[i] = 0.0;
+        }
+        for (int64_t k = 0; k < c; k++) {
+            const FL_REAL *xk = x + k * inner;
+            for (int64_t i = 0; i < len; i++) m[i] = xk[i] > m[i] ? xk[i] : m[i];
+        }
+        for (int64_t i = 0; i < len; i++) m[i] *= it;
+        for (int64_t k = 0; k < c; k++) {
+            const FL_REAL *xk = x + k * inner;
+            const double wk = cw ? cw[k] : 1.0;
+            FL_REAL *gk = g ? g + k * inner : NULL;
+            for (int64_t i = 0; i < len; i++) {
+                FL_REAL e = FL_EXP(xk[i] * it - m[i]);
+                if (gk) gk[i] = e;
+                S[i] += (double)e;
+                wx[i] += wk * (double)(xk[i] * it);
+            }
+        }
+        double acc = 0.0;
+        for (int64_t i = 0; i < len; i++) {
+            int64_t yi = y[i];
+            kept[i] = yi != ignore_index;
+            if (!kept[i]) {
+                a[i] = b[i] = 0.0;
+                if (loss) loss[o * inner + lo + i] = 0;
+                continue;
+            }
+            double s = sw ? (double)sw[o * inner + lo + i] : 1.0;
+            double wy = cw ? cw[yi] : 1.0;
+            double lse = (double)m[i] + log(S[i]);
+            double nll = lse - (double)(x[yi * inner + i] * it);
+            double smooth = eps > 0.0 ? wsum * lse - wx[i] : 0.0;
+            double row = keep * wy * nll + spread * smooth;
+            if (loss) loss[o * inner + lo + i] = (FL_REAL)(s * row);
+            acc += s * row;
+            a[i] = s * wy * keep * scale * inv_t;
+            b[i] = s * spread * scale * inv_t;
+        }
+        part[u] = acc;
+        if (!g) continue;
+        /* g holds exp(x - m); the gradient of a position is
+         * (a + b W) p_k - b w_k - a [k == y], and 0 where the label is ignored */
+        for (int64_t i = 0; i < len; i++) S[i] = (a[i] + b[i] * wsum) / S[i];
+        for (int64_t k = 0; k < c; k++) {
+            FL_REAL *gk = g + k * inner;
+            const double wk = cw ? cw[k] : 1.0;
+            for (int64_t i = 0; i < len; i++) {
+                double gv = S[i] * (double)gk[i] - b[i] * wk - (y[i] == k ? a[i] : 0.0);
+                gk[i] = kept[i] ? (FL_REAL)gv : (FL_REAL)0;
+            }
+        }
+    }
+    *value = fl_sum_ordered(part, units) * scale;
+    fl_partials_free(&ps);
+    return FL_OK;
+}
+
 /* A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k for one row of soft targets; has_cw is a
  * constant at each call site so the loop has no test on cw and vectorises. */
 static inline __attribute__((always_inline)) void FL_FN(ce_prob_ab)(

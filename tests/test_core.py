@@ -309,3 +309,33 @@ def test_cross_entropy_both_kernel_paths_match_reference(c, dtype):
     z[3, 0] = np.nan
     v = fl.cross_entropy(z, y, reduction="none")
     assert np.isnan(v[3]) and np.isfinite(np.delete(v, 3)).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_classes_on_a_middle_axis(dtype):
+    """(N, C, H, W) logits take the strided kernel; every option against the reference and
+    against the same data with the classes moved last (the row kernel)."""
+    rng = np.random.default_rng(11)
+    n, c, h, w = 3, 6, 17, 40  # inner = 680: several chunks, the last one partial
+    z = (rng.standard_normal((n, c, h, w)) * 3).astype(dtype)
+    y = rng.integers(0, c, size=(n, h, w))
+    y[:, ::5, ::3] = 7  # ignore_index below
+    kw = dict(axis=1, weight=rng.uniform(0.5, 2, size=c), label_smoothing=0.15, temperature=0.8,
+              ignore_index=7, sample_weight=rng.uniform(0.5, 2, size=(n, h, w)))
+    rtol = 1e-11 if dtype == np.float64 else 3e-5
+    for reduction in ("none", "sum", "mean"):
+        v, g = fl.cross_entropy.value_and_grad(z, y, reduction=reduction, **kw)
+        rv, rg = reference.cross_entropy(z, y, reduction=reduction, **kw)
+        np.testing.assert_allclose(v, rv, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(g, rg, rtol=rtol, atol=rtol * np.abs(rg).max())
+        zl = np.ascontiguousarray(np.moveaxis(z, 1, -1))
+        v2, g2 = fl.cross_entropy.value_and_grad(zl, y, reduction=reduction,
+                                                 **dict(kw, axis=-1))
+        np.testing.assert_allclose(v, v2, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(g, np.moveaxis(g2, -1, 1), rtol=rtol, atol=rtol)
+    z[1, 2, 3, 4] = np.nan
+    v, g = fl.cross_entropy.value_and_grad(z, y, reduction="none", **kw)
+    assert np.isnan(v[1, 3, 4]) == (y[1, 3, 4] != 7)
+    assert np.isfinite(np.delete(v.reshape(-1), np.ravel_multi_index((1, 3, 4), v.shape))).all()
+    with pytest.raises(ValueError, match="class index 9"):
+        fl.cross_entropy(z, np.full((n, h, w), 9), axis=1)

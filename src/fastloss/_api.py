@@ -363,6 +363,15 @@ def _class_axis_last(x: np.ndarray, axis: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=dtype)
 
 
+def _check_labels(rc: int, bad: int, labels: np.ndarray, c: int, ignore: int) -> None:
+    if rc == _ERR_LABEL:
+        raise ValueError(
+            f"target has class index {labels[bad]} at flat position {bad}; expected values in "
+            f"[0, {c}) or ignore_index={ignore}"
+        )
+    _check(rc, bad)
+
+
 def _labels(target, expected_shape: tuple, name: str = "target") -> np.ndarray:
     t = np.asarray(target)
     if t.shape != expected_shape:
@@ -406,10 +415,29 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     sample_shape = z.shape[:ax] + z.shape[ax + 1:]
     cw = _class_weights(weight, c)
     t = np.asarray(target)
+    want_value, want_grad = _want
+    inner = int(np.prod(z.shape[ax + 1:], dtype=np.int64))
+    if t.dtype.kind in "iu" and inner > 1:
+        # classes on a middle axis (segmentation): a kernel that reads them with a stride, so
+        # neither the logits nor the gradient are transposed
+        zc = z if (z.dtype == dt and z.flags.c_contiguous) else np.ascontiguousarray(z, dtype=dt)
+        zc = zc.reshape(-1)
+        n = zc.size // c
+        sw = _sample_weight(sample_weight, sample_shape, dt)
+        loss = _empty(want_value and code == 0, n, dt)
+        grad = _empty_grad(want_grad, n * c, dt)
+        ignore = operator.index(ignore_index)
+        labels = _labels(t, sample_shape)
+        rc, value, bad = _kernels.ce_index_strided(n // inner, c, inner, zc, labels, sw, cw,
+                                                   ignore, eps, inv_t, code, loss, grad,
+                                                   _threads["n"])
+        _check_labels(rc, bad, labels, c, ignore)
+        out = _Out(z.dtype)
+        return (out.value(value, loss, code, sample_shape) if want_value else None,
+                out.grad(grad, z.shape) if want_grad else None)
     zc = _class_axis_last(z, ax, dt).reshape(-1)
     n = zc.size // c
     sw = _sample_weight(sample_weight, sample_shape, dt)
-    want_value, want_grad = _want
     loss = _empty(want_value and code == 0, n, dt)
     grad = _empty_grad(want_grad, n * c, dt)
     if t.dtype.kind in "iu":
@@ -417,12 +445,7 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         labels = _labels(t, sample_shape)
         rc, value, bad = _kernels.ce_index(n, c, zc, labels, sw, cw, ignore, eps, inv_t, code,
                                            loss, grad, _threads["n"])
-        if rc == _ERR_LABEL:
-            raise ValueError(
-                f"target has class index {labels[bad]} at flat position {bad}; expected values in "
-                f"[0, {c}) or ignore_index={ignore}"
-            )
-        _check(rc, bad)
+        _check_labels(rc, bad, labels, c, ignore)
     elif t.dtype.kind == "f":
         if t.shape != z.shape:
             raise ValueError(

@@ -29,6 +29,12 @@ cdef extern from "fastloss.h" nogil:
                         int64_t, double, double, int, float*, float*, double*, int64_t*, int)
     int fl_ce_index_f64(int64_t, int64_t, const double*, const int64_t*, const double*, const double*,
                         int64_t, double, double, int, double*, double*, double*, int64_t*, int)
+    int fl_ce_index_strided_f32(int64_t, int64_t, int64_t, const float*, const int64_t*, const float*,
+                                const double*, int64_t, double, double, int, float*, float*, double*,
+                                int64_t*, int)
+    int fl_ce_index_strided_f64(int64_t, int64_t, int64_t, const double*, const int64_t*, const double*,
+                                const double*, int64_t, double, double, int, double*, double*, double*,
+                                int64_t*, int)
     int fl_ce_prob_f32(int64_t, int64_t, const float*, const float*, const float*, const double*,
                        double, double, int, float*, float*, double*, int)
     int fl_ce_prob_f64(int64_t, int64_t, const double*, const double*, const double*, const double*,
@@ -184,6 +190,32 @@ def ce_index(int64_t n, int64_t c, logits, labels, sw, cw, int64_t ignore_index,
             rc = fl_ce_index_f64(n, c, <double*>pz, <int64_t*>py, <double*>pw, <double*>pc,
                                  ignore_index, eps, inv_t, reduction, <double*>pl, <double*>pg,
                                  &value, &bad, n_threads)
+    return rc, value, bad
+
+
+def ce_index_strided(int64_t o_n, int64_t c, int64_t inner, logits, labels, sw, cw,
+                     int64_t ignore_index, double eps, double inv_t, int reduction, loss, grad,
+                     int n_threads):
+    cdef double value = 0.0
+    cdef int64_t bad = -1
+    cdef int rc
+    cdef int t = _real_type(logits)
+    cdef int64_t n = o_n * inner
+    cdef char* pz = _arr(logits, t, n * c, False)
+    cdef char* py = _arr(labels, cnp.NPY_INT64, n, False)
+    cdef char* pw = _arr(sw, t, n, False)
+    cdef char* pc = _arr(cw, cnp.NPY_FLOAT64, c, False)
+    cdef char* pl = _arr(loss, t, n, True)
+    cdef char* pg = _arr(grad, t, n * c, True)
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_ce_index_strided_f32(o_n, c, inner, <float*>pz, <int64_t*>py, <float*>pw,
+                                         <double*>pc, ignore_index, eps, inv_t, reduction,
+                                         <float*>pl, <float*>pg, &value, &bad, n_threads)
+        else:
+            rc = fl_ce_index_strided_f64(o_n, c, inner, <double*>pz, <int64_t*>py, <double*>pw,
+                                         <double*>pc, ignore_index, eps, inv_t, reduction,
+                                         <double*>pl, <double*>pg, &value, &bad, n_threads)
     return rc, value, bad
 
 
