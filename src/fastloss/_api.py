@@ -9,6 +9,7 @@ arguments, puts arrays into the C-contiguous layout the kernels expect and shape
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import threading
 
@@ -171,7 +172,7 @@ def _empty_grad(want: bool, n: int, dtype) -> np.ndarray | None:
     Loss copies into ``out`` at the end)."""
     if not want:
         return None
-    pending = getattr(_grad_out, "pending", None)
+    pending = _grad_out.__dict__.get("pending")
     if pending:
         out = pending.pop(0)
         if (out is not None and out.dtype == dtype and out.size == n
@@ -416,7 +417,7 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     cw = _class_weights(weight, c)
     t = np.asarray(target)
     want_value, want_grad = _want
-    inner = int(np.prod(z.shape[ax + 1:], dtype=np.int64))
+    inner = math.prod(z.shape[ax + 1:])
     if t.dtype.kind in "iu" and inner > 1:
         # classes on a middle axis (segmentation): a kernel that reads them with a stride, so
         # neither the logits nor the gradient are transposed
@@ -459,14 +460,15 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         raise TypeError(
             f"target must hold integer class indices or floating class probabilities; got dtype {t.dtype}"
         )
-    out = _Out(z.dtype)
     g = None
     if want_grad:
-        g = grad.reshape(z.shape[:ax] + z.shape[ax + 1:] + (c,))
-        if ax != z.ndim - 1:
+        if ax == z.ndim - 1:
+            g = grad.reshape(z.shape)
+        else:
+            g = grad.reshape(sample_shape + (c,))
             g = np.ascontiguousarray(np.moveaxis(g, -1, ax))
-        g = out.grad(g, z.shape)
-    return (out.value(value, loss, code, sample_shape) if want_value else None, g)
+        g = _cast(g, z.dtype)
+    return (_Out(z.dtype).value(value, loss, code, sample_shape) if want_value else None, g)
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,8 +497,8 @@ def _dice(pred, target, *, axis=1, smooth=1.0, from_logits=False, reduction="mea
     smooth = _nonneg(smooth, "smooth")
     shape = p.shape
     c = shape[ax]
-    o_n = int(np.prod(shape[:ax], dtype=np.int64))
-    inner = int(np.prod(shape[ax + 1:], dtype=np.int64))
+    o_n = math.prod(shape[:ax])
+    inner = math.prod(shape[ax + 1:])
     if c == 0:
         raise ValueError("pred must have at least one class along axis")
     t = np.asarray(target)

@@ -4,6 +4,8 @@ losses. Kernels in ``csrc/regression_binary.c``; the helpers and conventions are
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _kernels
@@ -67,7 +69,7 @@ def _factor(arr, shape: tuple, dtype, name: str):
     if all(shape[k] == 1 or k in varying for k in range(i0, i1)):
         idx = tuple(slice(None) if i0 <= k < i1 else 0 for k in range(len(shape)))
         values = np.ascontiguousarray(b[idx], dtype=dtype).reshape(-1)
-        return values, values.size, int(np.prod(shape[i1:], dtype=np.int64))
+        return values, values.size, math.prod(shape[i1:])
     values = np.ascontiguousarray(b, dtype=dtype).reshape(-1)
     return values, values.size, 1
 
