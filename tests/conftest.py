@@ -28,3 +28,37 @@ def pytest_report_header(config):
     info = fl.show_config(print_out=False)
     where = os.path.dirname(fl.__file__)
     return f"fastloss {info['fastloss']} from {where} (openmp={info['openmp']}, numpy {info['numpy']})"
+
+
+# ----------------------------------------------------------------------------- hypothesis profiles
+# The property and fuzz tests read their example counts from the loaded profile. The default
+# run uses the small, derandomised "quick" profile (reproducible, a few seconds per module);
+# `-m slow` (or FASTLOSS_HYPOTHESIS=thorough) loads "thorough": many more random examples.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "quick", max_examples=8, deadline=None, derandomize=True, database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.register_profile(
+        "thorough", max_examples=300, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+except ImportError:  # hypothesis is a test extra; the modules that need it importorskip it
+    settings = None
+
+
+def pytest_configure(config):
+    if settings is None:
+        return
+    import os
+
+    profile = os.environ.get("FASTLOSS_HYPOTHESIS")
+    if profile is None:
+        markexpr = getattr(config.option, "markexpr", "") or ""
+        profile = "thorough" if "slow" in markexpr and "not slow" not in markexpr else "quick"
+    settings.load_profile(profile)
+
+
+def thorough() -> bool:
+    """True when the thorough hypothesis profile is loaded (-m slow)."""
+    return settings is not None and settings.default.max_examples >= 100

@@ -116,13 +116,16 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         nll = -np.sum(onehot * logp, axis=-1)  # -log p_y
         smooth = -np.sum(cw * logp, axis=-1) * valid  # -sum_k w_k log p_k
         denom = np.sum(s * wy) if reduction == "mean" else 1.0
-        a = s * wy * (1 - eps) / denom
-        b = s * valid * (eps / c) / denom
-        value_rows = a * nll + b * smooth
+        # ignored rows contribute nothing, not even 0 / 0 when every row is ignored (torch)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(valid, s * wy * (1 - eps) / denom, 0.0)
+            b = np.where(valid, s * valid * (eps / c) / denom, 0.0)
+        per_row = s * (wy * (1 - eps) * nll + valid * (eps / c) * smooth)
         if reduction == "none":
-            value = s * (wy * (1 - eps) * nll + valid * (eps / c) * smooth)
-        else:
-            value = value_rows.sum()
+            value = per_row
+        else:  # "mean" over no sample, or only ignored ones, is 0 / 0 = NaN (as torch)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = np.float64(per_row.sum()) / denom
         # d(-log p_y)/dx = p - onehot; d(-sum_k w_k log p_k)/dx = W p - w
         dx = a[..., None] * (p - onehot) + b[..., None] * (cw.sum() * p - cw)
     grad = np.moveaxis(dx / temperature, -1, axis)
@@ -433,7 +436,8 @@ def ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="m
     if reduction == "mean":
         per_length = np.maximum(np.asarray(target_lengths).reshape(-1), 1).astype(np.float64)
         w = 1.0 / (per_length * n)
-        return np.sum(losses * w), grad * w[:, None, None]
+        value = np.sum(losses * w) if n else np.nan  # the mean over no sample is 0 / 0
+        return value, grad * w[:, None, None]
     raise ValueError(reduction)
 
 
