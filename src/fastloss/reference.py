@@ -113,8 +113,9 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         y = np.where(valid, target, 0)
         onehot = np.eye(c)[y]
         wy = cw[y] * valid
-        nll = -np.sum(onehot * logp, axis=-1)  # -log p_y
-        smooth = -np.sum(cw * logp, axis=-1) * valid  # -sum_k w_k log p_k
+        # ignored rows are left out entirely (a NaN logit there does not leak in, as torch)
+        nll = np.where(valid, -np.sum(onehot * logp, axis=-1), 0.0)  # -log p_y
+        smooth = np.where(valid, -np.sum(cw * logp, axis=-1), 0.0)  # -sum_k w_k log p_k
         denom = np.sum(s * wy) if reduction == "mean" else 1.0
         # ignored rows contribute nothing, not even 0 / 0 when every row is ignored (torch)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -128,6 +129,7 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
                 value = np.float64(per_row.sum()) / denom
         # d(-log p_y)/dx = p - onehot; d(-sum_k w_k log p_k)/dx = W p - w
         dx = a[..., None] * (p - onehot) + b[..., None] * (cw.sum() * p - cw)
+        dx = np.where(valid[..., None], dx, 0.0)
     grad = np.moveaxis(dx / temperature, -1, axis)
     return value, grad
 
