@@ -33,8 +33,10 @@ def set_num_threads(n: int | None) -> None:
     if n is None:
         n = 0
     n = operator.index(n)
-    if not 0 <= n <= _C_INT_MAX:  # the kernels take a C int
-        raise ValueError(f"set_num_threads: n must be in [0, {_C_INT_MAX}] or None, got {n}")
+    if n < 0:
+        raise ValueError(f"set_num_threads: n must be >= 0 or None, got {n}")
+    if n > _C_INT_MAX:  # the kernels take a C int
+        raise ValueError(f"set_num_threads: n must be at most {_C_INT_MAX}, got {n}")
     _threads["n"] = n
 
 
