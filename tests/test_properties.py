@@ -4,8 +4,8 @@ sample weights; values and gradients against ``fastloss.reference``, and invaria
 whatever the input (shift invariance of softmax losses, zero-sum gradient rows, non-negative
 losses, ``"sum"`` = sum of ``"none"``).
 
-The default run uses the small derandomised "quick" hypothesis profile; ``python -m pytest -m
-slow`` (or ``FASTLOSS_HYPOTHESIS=thorough``) runs many more random examples.
+Every test runs under the small derandomised "quick" hypothesis profile in the default run, and
+again under "thorough" (300 random examples each) marked slow: ``python -m pytest -m slow``.
 """
 
 import warnings
@@ -23,6 +23,7 @@ from conftest import tol  # noqa: E402
 
 IDS = [c.id for c in CASES]
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 
 
 def _parts(x, case):
@@ -99,7 +100,6 @@ def _close(actual, expected, dtype, what):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-@settings()
 @given(data=st.data())
 def test_values_and_gradients_match_reference(case, data):
     args, kw, reduction, dtype = data.draw(inputs(case))
@@ -122,7 +122,6 @@ def test_values_and_gradients_match_reference(case, data):
 
 @pytest.mark.parametrize("case", [c for c in CASES if "none" in c.reductions],
                          ids=[c.id for c in CASES if "none" in c.reductions])
-@settings()
 @given(data=st.data())
 def test_sum_is_the_sum_of_none_and_mean_is_weighted(case, data):
     args, kw, _, dtype = data.draw(inputs(case, dtypes=(np.float64,)))
@@ -164,7 +163,6 @@ def _class_axis(case, kw):
 
 
 @pytest.mark.parametrize("case", SHIFT_CASES, ids=[c.id for c in SHIFT_CASES])
-@settings()
 @given(data=st.data(), shift=st.floats(-50, 50))
 def test_shift_invariance_and_zero_sum_gradient_rows(case, data, shift):
     """Adding a constant to every logit of a row leaves softmax losses unchanged, and their
@@ -196,7 +194,6 @@ _MAY_BE_NEGATIVE = {"gan_generator-saturating"}  # log(1 - sigmoid(x)) <= 0 by d
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id not in _MAY_BE_NEGATIVE],
                          ids=[c.id for c in CASES if c.id not in _MAY_BE_NEGATIVE])
-@settings()
 @given(data=st.data())
 def test_losses_are_non_negative(case, data):
     """Every loss but the saturating GAN generator is >= 0: per sample, and reduced. kl_div's
@@ -215,3 +212,28 @@ def test_losses_are_non_negative(case, data):
                 v = v.sum(axis=-1)
             slack = eps * (1 + np.abs(terms).sum()) * max(1, terms.shape[-1])
         assert not np.any(v < -slack), v
+
+
+# ----------------------------------------------------------------------------- thorough (slow)
+# The same properties under the "thorough" profile (300 random examples each), marked slow.
+
+
+def _thorough(test, cases, **given_kw):
+    inner = test.hypothesis.inner_test  # the undecorated property
+    t = given(**given_kw)(inner)
+    t = settings(settings.get_profile("thorough"))(t)
+    t = pytest.mark.parametrize("case", cases, ids=[c.id for c in cases])(t)
+    return pytest.mark.slow(t)
+
+
+test_values_and_gradients_match_reference_thorough = _thorough(
+    test_values_and_gradients_match_reference, CASES, data=st.data())
+test_sum_is_the_sum_of_none_and_mean_is_weighted_thorough = _thorough(
+    test_sum_is_the_sum_of_none_and_mean_is_weighted,
+    [c for c in CASES if "none" in c.reductions], data=st.data())
+test_shift_invariance_and_zero_sum_gradient_rows_thorough = _thorough(
+    test_shift_invariance_and_zero_sum_gradient_rows, SHIFT_CASES, data=st.data(),
+    shift=st.floats(-50, 50))
+test_losses_are_non_negative_thorough = _thorough(
+    test_losses_are_non_negative, [c for c in CASES if c.id not in _MAY_BE_NEGATIVE],
+    data=st.data())
