@@ -157,7 +157,9 @@ FL_POINT_FN void FL_FN(bce_logits_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REA
     FL_REAL s_pos = x >= 0 ? r : e * r; /* sigmoid(x); NaN through e */
     FL_REAL s_neg = x >= 0 ? e * r : r; /* sigmoid(-x) */
     FL_REAL pt = pw * t, nt = (FL_REAL)1 - t;
-    *l = w * (pt * sp_neg + nt * sp_pos);
+    /* a term with a zero coefficient is 0, not 0 * inf: the limit at x = +-inf for hard targets */
+    FL_REAL lv = (pt != 0 ? pt * sp_neg : (FL_REAL)0) + (nt != 0 ? nt * sp_pos : (FL_REAL)0);
+    *l = w * (x != x ? x : lv); /* NaN logit: NaN even where both coefficients vanish */
     *g = w * (nt * s_pos - pt * s_neg);
 }
 FL_ELEMENTWISE_AB_KERNEL(fl_bce_logits, FL_FN(bce_logits_point))
@@ -193,9 +195,16 @@ FL_POINT_FN void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL
     FL_REAL A = (x < 0 ? -x : (FL_REAL)0) + L; /* -log p */
     FL_REAL r = (FL_REAL)1 / ((FL_REAL)1 + e);
     FL_REAL sp = x >= 0 ? r : e * r, sn = x >= 0 ? e * r : r; /* p, 1 - p */
-    FL_REAL qg = FL_EXP(-gamma * B), pg = FL_EXP(-gamma * A); /* (1-p)^gamma, p^gamma */
-    *l = cp * qg * A + cn * pg * B;
-    *g = -cp * qg * (sn + gamma * sp * A) + cn * pg * (sp + gamma * sn * B);
+    /* (1-p)^gamma, p^gamma; gamma = 0 gives 1 even at x = +-inf (not exp(-0 * inf)) */
+    FL_REAL qg = gamma != 0 ? FL_EXP(-gamma * B) : (FL_REAL)1;
+    FL_REAL pg = gamma != 0 ? FL_EXP(-gamma * A) : (FL_REAL)1;
+    /* p log p -> 0 as p -> 0: the limits at x = +-inf, not 0 * inf */
+    FL_REAL spA = sp != 0 ? sp * A : (FL_REAL)0, snB = sn != 0 ? sn * B : (FL_REAL)0;
+    FL_REAL lv = (cp != 0 ? cp * qg * A : (FL_REAL)0) + (cn != 0 ? cn * pg * B : (FL_REAL)0);
+    FL_REAL gv = (cp != 0 ? -cp * qg * (sn + gamma * spA) : (FL_REAL)0) +
+                 (cn != 0 ? cn * pg * (sp + gamma * snB) : (FL_REAL)0);
+    *l = x != x ? x : lv; /* NaN logit: NaN even where a coefficient vanishes */
+    *g = x != x ? x : gv;
 }
 FL_ELEMENTWISE_KERNEL(fl_focal, FL_FN(focal_point))
 

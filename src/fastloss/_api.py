@@ -21,6 +21,9 @@ _REDUCTIONS = {"none": 0, "sum": 1, "mean": 2}
 _FL_MEAN = 2
 _ERR_LABEL, _ERR_NOMEM, _ERR_TARGET = -1, -2, -3
 
+_C_INT_MAX = 2**31 - 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 _threads = {"n": 0}  # 0: the OpenMP default (OMP_NUM_THREADS, threadpoolctl)
 
 
@@ -33,6 +36,8 @@ def set_num_threads(n: int | None) -> None:
     n = operator.index(n)
     if n < 0:
         raise ValueError(f"set_num_threads: n must be >= 0 or None, got {n}")
+    if n > _C_INT_MAX:  # the kernels take a C int
+        raise ValueError(f"set_num_threads: n must be at most {_C_INT_MAX}, got {n}")
     _threads["n"] = n
 
 
@@ -122,8 +127,17 @@ def _axis(axis, ndim: int, name: str = "axis") -> int:
     return ax % ndim
 
 
+def _to_float(value, name: str) -> float:
+    """float(value), with a number too large for a double (10**400) a ValueError naming the
+    argument instead of an OverflowError; non-numbers stay a TypeError or ValueError."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a double: {value!r}") from None
+
+
 def _nonneg(value, name: str, strict: bool = False) -> float:
-    v = float(value)
+    v = _to_float(value, name)
     if not (v > 0 if strict else v >= 0):  # also rejects NaN
         raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {value!r}")
     return v
@@ -409,7 +423,7 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     c = z.shape[ax]
     if c == 0:
         raise ValueError("logits must have at least one class along axis")
-    eps = float(label_smoothing)
+    eps = _to_float(label_smoothing, "label_smoothing")
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
     inv_t = 1.0 / _nonneg(temperature, "temperature", strict=True)
@@ -443,6 +457,8 @@ def _cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
     grad = _empty_grad(want_grad, n * c, dt)
     if t.dtype.kind in "iu":
         ignore = operator.index(ignore_index)
+        if not _INT64_MIN <= ignore <= _INT64_MAX:
+            raise ValueError(f"ignore_index must fit in int64, got {ignore}")
         labels = _labels(t, sample_shape)
         rc, value, bad = _kernels.ce_index(n, c, zc, labels, sw, cw, ignore, eps, inv_t, code,
                                            loss, grad, _threads["n"])

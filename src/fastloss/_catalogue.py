@@ -24,6 +24,7 @@ from ._api import (
     _same_shape,
     _sample_weight,
     _threads,
+    _to_float,
 )
 
 _ALL = ("none", "sum", "mean")
@@ -230,7 +231,7 @@ def _binary_cross_entropy_with_logits(pred, target, *, pos_weight=None, weight=N
     ``t (1 - eps) + eps / 2`` (Keras). Gradient ``w [(1 - t) s(x) - P t s(-x)]``.
     """
     p, dt, code, pc, tc, sw = _prepare(pred, target, reduction, sample_weight)
-    eps = float(label_smoothing)
+    eps = _to_float(label_smoothing, "label_smoothing")
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
     fa = _factor(weight, p.shape, dt, "weight")
@@ -267,7 +268,7 @@ def _focal(pred, target, *, gamma=2.0, alpha=None, from_logits=True, reduction="
     gamma = _nonneg(gamma, "gamma")
     a = -1.0
     if alpha is not None:
-        a = float(alpha)
+        a = _to_float(alpha, "alpha")
         if not 0.0 <= a <= 1.0:
             raise ValueError(f"alpha must be in [0, 1] or None, got {alpha!r}")
 

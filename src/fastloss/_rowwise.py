@@ -31,11 +31,12 @@ from ._api import (
     _reduction_code,
     _sample_weight,
     _threads,
+    _to_float,
 )
 
 
 def _temperature(value, name: str = "temperature") -> float:
-    t = float(value)
+    t = _to_float(value, name)
     if not (t > 0 and math.isfinite(t)):  # also rejects NaN
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return t
@@ -95,7 +96,7 @@ def _multi_margin(pred, target, *, p=1, margin=1.0, weight=None, axis=-1, reduct
         p_int = None
     if p_int not in (1, 2):
         raise ValueError(f"p must be 1 or 2, got {p!r}")
-    margin = float(margin)
+    margin = _to_float(margin, "margin")
     if not math.isfinite(margin):
         raise ValueError(f"margin must be finite, got {margin!r}")
     cw = _class_weights(weight, c)
@@ -142,7 +143,7 @@ def _distillation(student_logits, teacher_logits, target, *, temperature=4.0, al
     code = _reduction_code(reduction)
     ax, c, sample_shape = _class_problem(zs, axis, "student_logits")
     temperature = _temperature(temperature)
-    alpha = float(alpha)
+    alpha = _to_float(alpha, "alpha")
     if not 0.0 <= alpha <= 1.0:  # also rejects NaN
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
     zt = np.asarray(teacher_logits)

@@ -26,6 +26,7 @@ from ._api import (
     _real_array,
     _reduction_code,
     _threads,
+    _to_float,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +154,7 @@ def _ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="
 
 
 def _finite_nonneg(value, name: str) -> float:
-    v = float(value)
+    v = _to_float(value, name)
     if not (v >= 0 and math.isfinite(v)):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return v

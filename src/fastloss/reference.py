@@ -113,18 +113,23 @@ def cross_entropy(logits, target, *, axis=-1, weight=None, ignore_index=-100,
         y = np.where(valid, target, 0)
         onehot = np.eye(c)[y]
         wy = cw[y] * valid
-        nll = -np.sum(onehot * logp, axis=-1)  # -log p_y
-        smooth = -np.sum(cw * logp, axis=-1) * valid  # -sum_k w_k log p_k
+        # ignored rows are left out entirely (a NaN logit there does not leak in, as torch)
+        nll = np.where(valid, -np.sum(onehot * logp, axis=-1), 0.0)  # -log p_y
+        smooth = np.where(valid, -np.sum(cw * logp, axis=-1), 0.0)  # -sum_k w_k log p_k
         denom = np.sum(s * wy) if reduction == "mean" else 1.0
-        a = s * wy * (1 - eps) / denom
-        b = s * valid * (eps / c) / denom
-        value_rows = a * nll + b * smooth
+        # ignored rows contribute nothing, not even 0 / 0 when every row is ignored (torch)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(valid, s * wy * (1 - eps) / denom, 0.0)
+            b = np.where(valid, s * valid * (eps / c) / denom, 0.0)
+        per_row = s * (wy * (1 - eps) * nll + valid * (eps / c) * smooth)
         if reduction == "none":
-            value = s * (wy * (1 - eps) * nll + valid * (eps / c) * smooth)
-        else:
-            value = value_rows.sum()
+            value = per_row
+        else:  # "mean" over no sample, or only ignored ones, is 0 / 0 = NaN (as torch)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = per_row.sum() / denom
         # d(-log p_y)/dx = p - onehot; d(-sum_k w_k log p_k)/dx = W p - w
         dx = a[..., None] * (p - onehot) + b[..., None] * (cw.sum() * p - cw)
+        dx = np.where(valid[..., None], dx, 0.0)
     grad = np.moveaxis(dx / temperature, -1, axis)
     return value, grad
 
@@ -281,8 +286,11 @@ def smooth_l1(pred, target, *, beta=1.0, reduction="mean", sample_weight=None):
 
 def log_cosh(pred, target, *, reduction="mean", sample_weight=None):
     d = _f64(pred) - _f64(target)
-    # log cosh d = log((e^d + e^-d) / 2) = logaddexp(d, -d) - log 2
-    loss = np.logaddexp(d, -d) - np.log(2.0)
+    # log cosh d = log((e^d + e^-d) / 2) = logaddexp(d, -d) - log 2, which cancels near 0
+    # (log cosh d ~ d^2 / 2); there log1p(cosh d - 1) = log1p(2 sinh^2(d / 2)) keeps the digits
+    with np.errstate(over="ignore"):
+        loss = np.where(np.abs(d) < 1, np.log1p(2 * np.sinh(d / 2) ** 2),
+                        np.logaddexp(d, -d) - np.log(_f64(2.0)))  # log 2 in the working precision
     return _reduce(loss, np.tanh(d), _weights(sample_weight, d.shape), reduction)
 
 
@@ -292,7 +300,7 @@ def binary_cross_entropy(pred, target, *, weight=None, reduction="mean", sample_
     w = np.ones(p.shape) if weight is None else np.broadcast_to(_f64(weight), p.shape)
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100.0)
-        log_q = np.maximum(np.log(1 - p), -100.0)
+        log_q = np.maximum(np.log1p(-p), -100.0)
     loss = -w * (t * log_p + (1 - t) * log_q)
     dloss = w * (p - t) / np.maximum(p * (1 - p), 1e-12)
     return _reduce(loss, dloss, _weights(sample_weight, p.shape), reduction)
@@ -323,22 +331,26 @@ def focal(pred, target, *, gamma=2.0, alpha=None, from_logits=True, reduction="m
     x, t = _f64(pred), _f64(target)
     a_pos, a_neg = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
     if from_logits:
-        p = _sigmoid(x)
+        p, q = _sigmoid(x), _sigmoid(-x)  # q = 1 - p without cancellation
         log_p, log_q = -_softplus(-x), -_softplus(x)
-        dp = p * (1 - p)  # dp/dx
+        dp = p * q  # dp/dx
     else:
         p = x
+        q = 1 - p
         with np.errstate(divide="ignore"):
             log_p, log_q = np.log(p), np.log1p(-p)
         dp = np.ones_like(p)
-    q = 1 - p
-    pos = -a_pos * t * q**gamma * log_p
-    neg = -a_neg * (1 - t) * p**gamma * log_q
-    # d/dp of the two terms, then the chain rule through p
-    dpos = -a_pos * t * (-gamma * q ** (gamma - 1) * log_p + q**gamma / p) if gamma else \
-        -a_pos * t / p
-    dneg = -a_neg * (1 - t) * (gamma * p ** (gamma - 1) * log_q - p**gamma / q) if gamma else \
-        a_neg * (1 - t) / q
+    # a term whose target coefficient is 0 is 0 (not 0 * inf at p = 0 or 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = np.where(t == 0, 0.0, -a_pos * t * q**gamma * log_p)
+        neg = np.where(t == 1, 0.0, -a_neg * (1 - t) * p**gamma * log_q)
+        # d/dp of the two terms, then the chain rule through p
+        dpos = -a_pos * t * (-gamma * q ** (gamma - 1) * log_p + q**gamma / p) if gamma else \
+            -a_pos * t / p
+        dneg = -a_neg * (1 - t) * (gamma * p ** (gamma - 1) * log_q - p**gamma / q) if gamma \
+            else a_neg * (1 - t) / q
+        dpos = np.where(t == 0, 0.0, dpos)
+        dneg = np.where(t == 1, 0.0, dneg)
     return _reduce(pos + neg, (dpos + dneg) * dp, _weights(sample_weight, x.shape), reduction)
 
 
@@ -383,7 +395,7 @@ def ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="m
     logp = log_softmax(x, axis=-1)
     seqs = _ctc_targets(targets, target_lengths)
     in_lens = [int(v) for v in np.asarray(input_lengths).reshape(-1)]
-    losses = np.zeros(n)
+    losses = _f64(np.zeros(n))
     grad = np.zeros_like(x)
     for i in range(n):
         T = in_lens[i]
@@ -396,8 +408,8 @@ def ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="m
         can_skip = np.zeros(S, dtype=bool)
         can_skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
         lp = logp[i, :T][:, ext]  # (T, S): log-probability of each state's label at each t
-        alpha = np.full((T, S), -np.inf)
-        beta = np.full((T, S), -np.inf)
+        alpha = _f64(np.full((T, S), -np.inf))
+        beta = _f64(np.full((T, S), -np.inf))
         if T == 0:
             log_p = 0.0 if S == 1 else -np.inf
         else:
@@ -422,7 +434,7 @@ def ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="m
         losses[i] = -log_p
         # occupation probability of label k at time t: sum over the states with label k of
         # alpha * beta / (p_t(k) * P); the gradient w.r.t. the logits is p_t(k) minus it.
-        occupation = np.zeros((T, c))
+        occupation = _f64(np.zeros((T, c)))
         for s in range(S):
             occupation[:, ext[s]] += np.exp(alpha[:, s] + beta[:, s] - lp[:, s] - log_p)
         grad[i, :T] = np.exp(logp[i, :T]) - occupation
@@ -433,7 +445,8 @@ def ctc(logits, targets, input_lengths, target_lengths, *, blank=0, reduction="m
     if reduction == "mean":
         per_length = np.maximum(np.asarray(target_lengths).reshape(-1), 1).astype(np.float64)
         w = 1.0 / (per_length * n)
-        return np.sum(losses * w), grad * w[:, None, None]
+        value = np.sum(losses * w) if n else np.nan  # the mean over no sample is 0 / 0
+        return value, grad * w[:, None, None]
     raise ValueError(reduction)
 
 
