@@ -28,17 +28,10 @@
         FL_EW_CASE(12, BLOCK) FL_EW_CASE(13, BLOCK) FL_EW_CASE(14, BLOCK) FL_EW_CASE(15, BLOCK) \
     }
 
-/* IN   n             elements
- * IN   x, y          prediction and target, n each (y may be NULL for single-input losses)
- * IN   sw            n sample weights or NULL
- * IN   prm           the loss's parameters
- * IN   reduction     FL_NONE, FL_SUM or FL_MEAN
- * IN   denom_scale   'mean' divides by (sum of sw, or n) * denom_scale
- * OUT  loss          n losses times sw, or NULL
- * OUT  grad          n gradient entries of the reduced value w.r.t. x, or NULL
- * OUT  value         reduced value (FL_NONE: the sum) */
-#define FL_ELEMENTWISE_KERNEL(NAME, POINT)                                                      \
-    static inline __attribute__((always_inline)) double FL_FN(NAME##_block)(                    \
+/* BLOCK(lo, hi, ...) applies POINT to elements [lo, hi) and returns their loss sum; one such
+ * function serves every driver (FL_EW_SWITCH instantiates it per flag combination). */
+#define FL_EW_BLOCK_FN(BLOCK, POINT)                                                            \
+    static inline __attribute__((always_inline)) double BLOCK(                                  \
         int64_t lo, int64_t hi, const FL_REAL *restrict x, const FL_REAL *restrict y,            \
         const FL_REAL *restrict sw, const fl_params *prm, FL_REAL gs, FL_REAL *restrict loss,    \
         FL_REAL *restrict grad, int has_y, int has_sw, int want_loss, int want_grad) {          \
@@ -56,7 +49,19 @@
             if (want_grad) grad[i] = gs * g;                                                    \
         }                                                                                       \
         return acc;                                                                             \
-    }                                                                                           \
+    }
+
+/* IN   n             elements
+ * IN   x, y          prediction and target, n each (y may be NULL for single-input losses)
+ * IN   sw            n sample weights or NULL
+ * IN   prm           the loss's parameters
+ * IN   reduction     FL_NONE, FL_SUM or FL_MEAN
+ * IN   denom_scale   'mean' divides by (sum of sw, or n) * denom_scale
+ * OUT  loss          n losses times sw, or NULL
+ * OUT  grad          n gradient entries of the reduced value w.r.t. x, or NULL
+ * OUT  value         reduced value (FL_NONE: the sum) */
+#define FL_ELEMENTWISE_KERNEL(NAME, POINT)                                                      \
+    FL_EW_BLOCK_FN(FL_FN(NAME##_block), POINT)                                                  \
     FL_TARGET_CLONES                                                                            \
     int FL_FN(NAME)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,             \
                     const FL_REAL *restrict sw, const fl_params *prm, int reduction,             \

@@ -25,25 +25,12 @@
  * OUT  grad                    n gradient entries of the reduced value w.r.t. x, or NULL
  * OUT  value                   reduced value (FL_NONE: the sum) */
 #define FL_ELEMENTWISE_AB_KERNEL(NAME, POINT)                                                   \
-    static inline __attribute__((always_inline)) double FL_FN(NAME##_plain)(                    \
-        int64_t lo, int64_t hi, const FL_REAL *restrict x, const FL_REAL *restrict y,            \
-        const FL_REAL *restrict sw, const fl_params *prm, FL_REAL gs, FL_REAL *restrict loss,    \
-        FL_REAL *restrict grad, int has_y, int has_sw, int want_loss, int want_grad) {          \
-        double acc = 0.0;                                                                       \
-        _Pragma("omp simd reduction(+ : acc)")                                                  \
-        for (int64_t i = lo; i < hi; i++) {                                                     \
-            FL_REAL l, g;                                                                       \
-            POINT(x[i], has_y ? y[i] : (FL_REAL)0, (FL_REAL)1, (FL_REAL)1, prm, &l, &g);        \
-            if (has_sw) {                                                                       \
-                l *= sw[i];                                                                     \
-                g *= sw[i];                                                                     \
-            }                                                                                   \
-            acc += (double)l;                                                                   \
-            if (want_loss) loss[i] = l;                                                         \
-            if (want_grad) grad[i] = gs * g;                                                    \
-        }                                                                                       \
-        return acc;                                                                             \
+    /* without factor arrays the point reads a = b = 1 and the generic vectorised block serves */ \
+    FL_POINT_FN void FL_FN(NAME##_unit)(FL_REAL x, FL_REAL y, const fl_params *prm, FL_REAL *l,    \
+                                        FL_REAL *g) {                                           \
+        POINT(x, y, (FL_REAL)1, (FL_REAL)1, prm, l, g);                                         \
     }                                                                                           \
+    FL_EW_BLOCK_FN(FL_FN(NAME##_plain), FL_FN(NAME##_unit))                                     \
     FL_TARGET_CLONES                                                                            \
     int FL_FN(NAME)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,             \
                     const FL_REAL *restrict sw, const FL_REAL *restrict a, int64_t a_len,        \
