@@ -148,7 +148,7 @@ def _out(draw, case, args):
         outs = [np.empty(_small_shape(draw, r.shape) + ((1,) if draw(st.booleans()) else ()))
                 for r in ref]
     elif choice == 3:
-        return args[0]  # in-place
+        return args[0] if args else None  # in-place (no arguments left: no out=)
     elif choice == 4:
         o = np.empty_like(ref[0])
         o.flags.writeable = False
