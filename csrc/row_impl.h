@@ -29,3 +29,32 @@ static inline double FL_FN(row_expsum)(const FL_REAL *restrict z, int64_t c, FL_
     }
     return s;
 }
+
+/* Rows per reduction block: about FL_BLOCK elements, a function of the shape only. */
+static inline int64_t FL_FN(rows_per_block)(int64_t c) {
+    return c >= FL_BLOCK ? 1 : FL_BLOCK / (c > 0 ? c : 1);
+}
+
+/* The 'mean' factor of losses averaged over rows: 1 / (sum of sw, or n); 1 otherwise. */
+static inline double FL_FN(row_mean_scale)(int64_t n, const FL_REAL *restrict sw,
+                                          int reduction) {
+    if (reduction != FL_MEAN) return 1.0;
+    double d = (double)n;
+    if (sw) {
+        d = 0.0;
+        for (int64_t i = 0; i < n; i++) d += (double)sw[i];
+    }
+    return 1.0 / d;
+}
+
+/* FL_OK, or FL_ERR_LABEL with *bad the first label outside [0, c). */
+static inline int FL_FN(row_check_labels)(int64_t n, const int64_t *restrict labels, int64_t c,
+                                          int64_t *bad) {
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= c) {
+            *bad = i;
+            return FL_ERR_LABEL;
+        }
+    }
+    return FL_OK;
+}

@@ -14,9 +14,6 @@
 #include "row_impl.h"
 
 /* Rows per block: about FL_BLOCK elements, at least one row. */
-static inline int64_t FL_FN(rows_per_block)(int64_t c) {
-    return c >= FL_BLOCK ? 1 : FL_BLOCK / (c > 0 ? c : 1);
-}
 
 /* The shift used by log_softmax and logsumexp: the row max, or 0 when that max is not finite
  * (a row holding +inf, or only -inf). This is scipy.special's convention: logsumexp of a row
@@ -175,21 +172,8 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
                            const double *restrict cw, int p, double margin, int reduction,
                            FL_REAL *restrict loss, FL_REAL *restrict grad, double *value,
                            int64_t *bad, int n_threads) {
-    for (int64_t i = 0; i < n; i++) {
-        if (labels[i] < 0 || labels[i] >= c) {
-            *bad = i;
-            return FL_ERR_LABEL;
-        }
-    }
-    double scale = 1.0;
-    if (reduction == FL_MEAN) {
-        double d = (double)n;
-        if (sw) {
-            d = 0.0;
-            for (int64_t i = 0; i < n; i++) d += (double)sw[i];
-        }
-        scale = 1.0 / d;
-    }
+    if (FL_FN(row_check_labels)(n, labels, c, bad) != FL_OK) return FL_ERR_LABEL;
+    double scale = FL_FN(row_mean_scale)(n, sw, reduction);
     int64_t rpb = FL_FN(rows_per_block)(c);
     int64_t nb = (n + rpb - 1) / rpb;
     fl_partials ps;
@@ -304,23 +288,8 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *restrict zs,
                       const FL_REAL *restrict target, const FL_REAL *restrict sw,
                       double temperature, double alpha, int reduction, FL_REAL *restrict loss,
                       FL_REAL *restrict grad, double *value, int64_t *bad, int n_threads) {
-    if (labels) {
-        for (int64_t i = 0; i < n; i++) {
-            if (labels[i] < 0 || labels[i] >= c) {
-                *bad = i;
-                return FL_ERR_LABEL;
-            }
-        }
-    }
-    double scale = 1.0;
-    if (reduction == FL_MEAN) {
-        double d = (double)n;
-        if (sw) {
-            d = 0.0;
-            for (int64_t i = 0; i < n; i++) d += (double)sw[i];
-        }
-        scale = 1.0 / d;
-    }
+    if (labels && FL_FN(row_check_labels)(n, labels, c, bad) != FL_OK) return FL_ERR_LABEL;
+    double scale = FL_FN(row_mean_scale)(n, sw, reduction);
     int64_t rpb = FL_FN(rows_per_block)(c);
     int64_t nb = (n + rpb - 1) / rpb;
     fl_partials ps;

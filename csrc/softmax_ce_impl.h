@@ -145,7 +145,7 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
     }
     double scale = reduction == FL_MEAN ? 1.0 / d_valid : 1.0;
 
-    int64_t rows_per_block = c >= FL_BLOCK ? 1 : FL_BLOCK / c;
+    int64_t rows_per_block = FL_FN(rows_per_block)(c);
     int64_t nb = (n + rows_per_block - 1) / rows_per_block;
     fl_partials ps;
     double *part = fl_partials_get(&ps, nb);
@@ -325,16 +325,8 @@ int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                       const double *restrict cw, double eps, double inv_t, int reduction,
                       FL_REAL *restrict loss, FL_REAL *restrict grad, double *value,
                       int n_threads) {
-    double scale = 1.0;
-    if (reduction == FL_MEAN) {
-        double d = (double)n;
-        if (sw) {
-            d = 0.0;
-            for (int64_t i = 0; i < n; i++) d += (double)sw[i];
-        }
-        scale = 1.0 / d;
-    }
-    int64_t rows_per_block = c >= FL_BLOCK ? 1 : FL_BLOCK / c;
+    double scale = FL_FN(row_mean_scale)(n, sw, reduction);
+    int64_t rows_per_block = FL_FN(rows_per_block)(c);
     int64_t nb = (n + rows_per_block - 1) / rows_per_block;
     fl_partials ps;
     double *part = fl_partials_get(&ps, nb);
