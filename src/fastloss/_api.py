@@ -89,19 +89,25 @@ def _same_shape(a: np.ndarray, b: np.ndarray, names=("pred", "target")) -> None:
         )
 
 
+def _broadcast_real(x, name: str, shape: tuple, target: str):
+    """``(x as an array, x broadcast to shape)`` for a real-valued argument; ``target`` names
+    the shape in the error message."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "buif":
+        raise TypeError(f"{name} must be real-valued, got dtype {a.dtype}")
+    try:
+        return a, np.broadcast_to(a, shape)
+    except ValueError:
+        raise ValueError(
+            f"{name} of shape {a.shape} cannot be broadcast to {target} {shape}"
+        ) from None
+
+
 def _sample_weight(sw, shape: tuple, dtype: np.dtype):
     """sample_weight broadcast to the per-sample loss shape, contiguous and flat, or None."""
     if sw is None:
         return None
-    w = np.asarray(sw)
-    if w.dtype.kind not in "buif":
-        raise TypeError(f"sample_weight must be real-valued, got dtype {w.dtype}")
-    try:
-        w = np.broadcast_to(w, shape)
-    except ValueError:
-        raise ValueError(
-            f"sample_weight of shape {w.shape} cannot be broadcast to the per-sample loss shape {shape}"
-        ) from None
+    _, w = _broadcast_real(sw, "sample_weight", shape, "the per-sample loss shape")
     return np.ascontiguousarray(w, dtype=dtype).reshape(-1)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _kernels
 from ._api import (
+    _broadcast_real,
     Loss,
     _check,
     _compute_dtype,
@@ -50,15 +51,7 @@ def _factor(arr, shape: tuple, dtype, name: str):
     copied; other patterns are materialised at ``shape``. ``None`` gives ``(None, 1, 1)``."""
     if arr is None:
         return None, 1, 1
-    a = np.asarray(arr)
-    if a.dtype.kind not in "buif":
-        raise TypeError(f"{name} must be real-valued, got dtype {a.dtype}")
-    try:
-        b = np.broadcast_to(a, shape)
-    except ValueError:
-        raise ValueError(
-            f"{name} of shape {a.shape} cannot be broadcast to the prediction's shape {shape}"
-        ) from None
+    a, b = _broadcast_real(arr, name, shape, "the prediction's shape")
     if b.size == 0:
         return None, 1, 1
     lead = len(shape) - a.ndim
