@@ -14,7 +14,6 @@
 /* Parameters of the elementwise losses; each loss reads only its own fields. */
 typedef struct {
     double delta; /* huber */
-    /* regression_binary.c */
     double beta;            /* smooth_l1: width of the quadratic zone (0: L1) */
     double gamma;           /* focal: focusing exponent >= 0 */
     double alpha;           /* focal: weight of the positive term in [0, 1]; < 0: none */
@@ -23,21 +22,36 @@ typedef struct {
     int saturating;         /* gan_generator: minimax log(1 - s(x)) instead of -log s(x) */
 } fl_params;
 
+/* The elementwise kernels (elementwise.h): one pass over x, y (y NULL for single-input losses)
+ * and optional sample weights sw, writing the per-element losses and/or the gradient of the
+ * reduced value. 'mean' divides by (sum of sw, or n) * denom_scale. */
+#define FL_DECLARE_ELEMENTWISE(NAME, T, SUF)                                                    \
+    int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const fl_params *prm,      \
+                     int reduction, double denom_scale, T *loss, T *grad, double *value,        \
+                     int n_threads);
+
 /* Elementwise kernels with two per-element factors read by a broadcast pattern
- * (regression_binary.h): element i reads a[(i / a_inner) % a_len], likewise b; NULL reads 1. */
+ * (elementwise.h): element i reads a[(i / a_inner) % a_len], likewise b; NULL reads 1. */
 #define FL_DECLARE_ELEMENTWISE_AB(NAME, T, SUF)                                                 \
     int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const T *a, int64_t a_len, \
                      int64_t a_inner, const T *b, int64_t b_len, int64_t b_inner,               \
                      const fl_params *prm, int reduction, T *loss, T *grad, double *value,      \
                      int n_threads);
 
-#define FL_DECLARE_REGRESSION_BINARY(T, SUF)                                                    \
+/* regression.c */
+#define FL_DECLARE_REGRESSION(T, SUF)                                                           \
     FL_DECLARE_ELEMENTWISE(fl_mse, T, SUF)                                                      \
     FL_DECLARE_ELEMENTWISE(fl_mae, T, SUF)                                                      \
     FL_DECLARE_ELEMENTWISE(fl_rmse, T, SUF)                                                     \
     FL_DECLARE_ELEMENTWISE(fl_msle, T, SUF)                                                     \
+    FL_DECLARE_ELEMENTWISE(fl_huber, T, SUF)                                                    \
     FL_DECLARE_ELEMENTWISE(fl_smooth_l1, T, SUF)                                                \
-    FL_DECLARE_ELEMENTWISE(fl_log_cosh, T, SUF)                                                 \
+    FL_DECLARE_ELEMENTWISE(fl_log_cosh, T, SUF)
+
+/* binary.c */
+#define FL_DECLARE_BINARY(T, SUF)                                                               \
+    int fl_check_binary_targets_##SUF(int64_t n, const T *y, int64_t *bad);                     \
+    FL_DECLARE_ELEMENTWISE(fl_hinge, T, SUF)                                                    \
     FL_DECLARE_ELEMENTWISE(fl_squared_hinge, T, SUF)                                            \
     FL_DECLARE_ELEMENTWISE(fl_focal, T, SUF)                                                    \
     FL_DECLARE_ELEMENTWISE(fl_focal_probs, T, SUF)                                              \
@@ -51,12 +65,8 @@ typedef struct {
                                    T *loss_f, T *grad_r, T *grad_f, double *value,              \
                                    int n_threads);
 
-#define FL_DECLARE_ELEMENTWISE(NAME, T, SUF)                                                    \
-    int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const fl_params *prm,      \
-                     int reduction, double denom_scale, T *loss, T *grad, double *value,        \
-                     int n_threads);
-
-#define FL_DECLARE_ALL(T, SUF)                                                                  \
+/* multiclass.c: rows of c classes (classes last, C-contiguous) unless said otherwise */
+#define FL_DECLARE_MULTICLASS(T, SUF)                                                           \
     int fl_ce_index_##SUF(int64_t n, int64_t c, const T *logits, const int64_t *labels,         \
                           const T *sw, const double *cw, int64_t ignore_index, double eps,      \
                           double inv_t, int reduction, T *loss, T *grad, double *value,         \
@@ -68,25 +78,6 @@ typedef struct {
     int fl_ce_prob_##SUF(int64_t n, int64_t c, const T *logits, const T *target, const T *sw,   \
                          const double *cw, double eps, double inv_t, int reduction, T *loss,    \
                          T *grad, double *value, int n_threads);                                \
-    int fl_dice_##SUF(int64_t o_n, int64_t c, int64_t inner, const T *pred, const T *target,    \
-                      const int64_t *labels, const T *sw, double smooth, int from_logits,       \
-                      int reduction, T *loss, T *grad, double *value, int64_t *bad,             \
-                      int n_threads);                                                           \
-    int fl_check_binary_targets_##SUF(int64_t n, const T *y, int64_t *bad);                     \
-    FL_DECLARE_ELEMENTWISE(fl_huber, T, SUF)                                                    \
-    FL_DECLARE_ELEMENTWISE(fl_hinge, T, SUF)                                                    \
-    FL_DECLARE_ELEMENTWISE(fl_kl_logq_t, T, SUF)                                                \
-    FL_DECLARE_ELEMENTWISE(fl_kl_logq_logt, T, SUF)                                             \
-    FL_DECLARE_ELEMENTWISE(fl_kl_q_t, T, SUF)                                                   \
-    FL_DECLARE_ELEMENTWISE(fl_kl_q_logt, T, SUF)
-
-FL_DECLARE_ALL(float, f32)
-FL_DECLARE_ALL(double, f64)
-FL_DECLARE_REGRESSION_BINARY(float, f32)
-FL_DECLARE_REGRESSION_BINARY(double, f64)
-
-/* Row-wise (class-axis) kernels, csrc/rowwise.c: softmax utilities, multi-margin, distillation. */
-#define FL_DECLARE_ROWWISE(T, SUF)                                                              \
     int fl_softmax_##SUF(int64_t n, int64_t c, const T *z, double inv_t, int log_out, T *out,    \
                          int n_threads);                                                        \
     int fl_softmax_vjp_##SUF(int64_t n, int64_t c, const T *z, const T *v, double inv_t,        \
@@ -100,25 +91,44 @@ FL_DECLARE_REGRESSION_BINARY(double, f64)
     int fl_distill_##SUF(int64_t n, int64_t c, const T *zs, const T *zt, const int64_t *labels, \
                          const T *target, const T *sw, double temperature, double alpha,        \
                          int reduction, T *loss, T *grad, double *value, int64_t *bad,          \
-                         int n_threads);
+                         int n_threads);                                                        \
+    FL_DECLARE_ELEMENTWISE(fl_kl_logq_t, T, SUF)                                                \
+    FL_DECLARE_ELEMENTWISE(fl_kl_logq_logt, T, SUF)                                             \
+    FL_DECLARE_ELEMENTWISE(fl_kl_q_t, T, SUF)                                                   \
+    FL_DECLARE_ELEMENTWISE(fl_kl_q_logt, T, SUF)
 
-FL_DECLARE_ROWWISE(float, f32)
-FL_DECLARE_ROWWISE(double, f64)
+/* segmentation.c: pred (o_n, c, inner) with the classes on the middle axis */
+#define FL_DECLARE_SEGMENTATION(T, SUF)                                                         \
+    int fl_dice_##SUF(int64_t o_n, int64_t c, int64_t inner, const T *pred, const T *target,    \
+                      const int64_t *labels, const T *sw, double smooth, int from_logits,       \
+                      int reduction, T *loss, T *grad, double *value, int64_t *bad,             \
+                      int n_threads);
 
-/* Sequence and detection losses (ctc.c, ssd.c). */
+/* sequence.c */
 #define FL_DECLARE_SEQUENCE(T, SUF)                                                             \
     int fl_ctc_##SUF(int64_t n, int64_t t_max, int64_t c, const T *logits,                      \
                      const int64_t *targets, int64_t n_targets, const int64_t *offsets,         \
                      const int64_t *input_lengths, const int64_t *target_lengths,               \
                      int64_t blank, int reduction, int zero_infinity, T *loss, T *grad,         \
-                     double *value, int64_t *bad, int n_threads);                               \
+                     double *value, int64_t *bad, int n_threads);
+
+/* detection.c */
+#define FL_DECLARE_DETECTION(T, SUF)                                                            \
     int fl_ssd_##SUF(int64_t n, int64_t a, int64_t c, const T *loc_pred, const T *loc_target,  \
                      const T *conf, const int64_t *labels, double neg_pos_ratio, double beta,   \
                      int reduction, T *loss, T *grad_loc, T *grad_conf, double *value,          \
                      int64_t *bad, int n_threads);
 
-FL_DECLARE_SEQUENCE(float, f32)
-FL_DECLARE_SEQUENCE(double, f64)
+#define FL_DECLARE_ALL(T, SUF)                                                                  \
+    FL_DECLARE_REGRESSION(T, SUF)                                                               \
+    FL_DECLARE_BINARY(T, SUF)                                                                   \
+    FL_DECLARE_MULTICLASS(T, SUF)                                                               \
+    FL_DECLARE_SEGMENTATION(T, SUF)                                                             \
+    FL_DECLARE_SEQUENCE(T, SUF)                                                                 \
+    FL_DECLARE_DETECTION(T, SUF)
+
+FL_DECLARE_ALL(float, f32)
+FL_DECLARE_ALL(double, f64)
 
 /* Build facts for show_config(). */
 int fl_default_threads(void);

@@ -1,4 +1,4 @@
-/* Connectionist temporal classification (CTC) loss with a fused log-softmax; see ctc_impl.h. */
+/* Connectionist temporal classification (CTC) loss with a fused log-softmax; see sequence_impl.h. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,9 +26,9 @@ static inline double fl_ctc_lse3(double a, double b, double c) {
 }
 
 #include "type_float.h"
-#include "ctc_impl.h"
+#include "sequence_impl.h"
 #include "type_undef.h"
 
 #include "type_double.h"
-#include "ctc_impl.h"
+#include "sequence_impl.h"
 #include "type_undef.h"

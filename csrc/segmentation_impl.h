@@ -1,4 +1,4 @@
-/* Soft Dice over a C-contiguous (o_n, c, inner) array, for one FL_REAL; included by dice.c.
+/* Soft Dice over a C-contiguous (o_n, c, inner) array, for one FL_REAL; included by segmentation.c.
  *
  * For every (o, k): I = sum_i p t, P = sum_i p, T = sum_i t over the inner positions and
  * dice = 1 - (2 I + s) / (P + T + s). With den = P + T + s,

@@ -1,3 +1,4 @@
+/* Segmentation losses: soft Dice (segmentation_impl.h). */
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
@@ -5,9 +6,9 @@
 #include "template.h"
 
 #include "type_float.h"
-#include "rowwise_impl.h"
+#include "segmentation_impl.h"
 #include "type_undef.h"
 
 #include "type_double.h"
-#include "rowwise_impl.h"
+#include "segmentation_impl.h"
 #include "type_undef.h"

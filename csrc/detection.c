@@ -1,5 +1,5 @@
 /* SSD multibox loss (smooth-L1 localisation + softmax confidence with hard negative mining);
- * see ssd_impl.h. */
+ * see detection_impl.h. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,9 +64,9 @@ static void fl_ssd_select(fl_ssd_item *v, int64_t n, int64_t k) {
 }
 
 #include "type_float.h"
-#include "ssd_impl.h"
+#include "detection_impl.h"
 #include "type_undef.h"
 
 #include "type_double.h"
-#include "ssd_impl.h"
+#include "detection_impl.h"
 #include "type_undef.h"

@@ -1,4 +1,4 @@
-/* SSD multibox loss over n images of a anchors, for one FL_REAL; included by ssd.c per type.
+/* SSD multibox loss over n images of a anchors, for one FL_REAL; included by detection.c per type.
  *
  * Per image, with labels y_j (0 background, > 0 an object class, -1 ignored):
  *   loc  = sum over positives (y_j > 0) and the 4 coordinates of smoothL1_beta(p - t),

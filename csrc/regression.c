@@ -1,13 +1,15 @@
+/* Regression losses: mse, mae, rmse, msle, huber, smooth_l1, log_cosh (regression_impl.h). */
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
+#include "simd.h"
 #include "template.h"
 #include "elementwise.h"
 
 #include "type_float.h"
-#include "elementwise_impl.h"
+#include "regression_impl.h"
 #include "type_undef.h"
 
 #include "type_double.h"
-#include "elementwise_impl.h"
+#include "regression_impl.h"
 #include "type_undef.h"

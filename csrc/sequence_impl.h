@@ -1,5 +1,5 @@
 /* CTC loss over a C-contiguous (n, t_max, c) array of unnormalised logits, for one FL_REAL;
- * included by ctc.c once per type.
+ * included by sequence.c once per type.
  *
  * One sample with input length T and target l_1..l_L: the extended target l' has S' = 2L + 1
  * states, blank at even s and l_{(s+1)/2} at odd s. With log-probabilities
