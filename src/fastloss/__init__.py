@@ -2,68 +2,73 @@
 
 Each loss is a callable: ``fastloss.huber(pred, target)`` gives the value,
 ``fastloss.huber.grad(...)`` the gradient w.r.t. the prediction and
-``fastloss.huber.value_and_grad(...)`` both from one pass of a C kernel.
+``fastloss.huber.value_and_grad(...)`` both from one pass of a C kernel. The losses live in one
+module per family (:mod:`fastloss.regression`, :mod:`fastloss.binary`,
+:mod:`fastloss.multiclass`, :mod:`fastloss.segmentation`, :mod:`fastloss.sequence`,
+:mod:`fastloss.detection`) and are all importable from here; :mod:`fastloss.reference` holds
+the plain NumPy version of each.
 """
 
-from ._api import (
-    Loss,
-    cross_entropy,
-    dice,
-    get_num_threads,
-    hinge,
-    huber,
-    kl_div,
-    set_num_threads,
-)
-from ._catalogue import (
+from . import reference
+from ._config import get_num_threads, set_num_threads, show_config
+from ._loss import Loss
+from .binary import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     focal,
     gan_discriminator,
     gan_generator,
-    log_cosh,
-    mae,
-    mse,
-    msle,
-    rmse,
-    smooth_l1,
+    hinge,
     squared_hinge,
 )
-from ._config import show_config
-from ._rowwise import distillation, log_softmax, logsumexp, multi_margin, softmax
-from ._sequence import ctc, ssd_multibox
+from .detection import ssd_multibox
+from .multiclass import (
+    cross_entropy,
+    distillation,
+    kl_div,
+    log_softmax,
+    logsumexp,
+    multi_margin,
+    softmax,
+)
+from .regression import huber, log_cosh, mae, mse, msle, rmse, smooth_l1
+from .segmentation import dice
+from .sequence import ctc
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Loss",
-    "cross_entropy",
-    "ctc",
-    "dice",
     "get_num_threads",
-    "hinge",
-    "huber",
-    "kl_div",
+    "reference",
     "set_num_threads",
     "show_config",
-    # regression / binary catalogue
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "focal",
-    "gan_discriminator",
-    "gan_generator",
+    # regression
+    "huber",
     "log_cosh",
     "mae",
     "mse",
     "msle",
     "rmse",
     "smooth_l1",
+    # binary
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "focal",
+    "gan_discriminator",
+    "gan_generator",
+    "hinge",
     "squared_hinge",
-    # row-wise functions
+    # multiclass
+    "cross_entropy",
     "distillation",
+    "kl_div",
     "log_softmax",
     "logsumexp",
     "multi_margin",
     "softmax",
+    # segmentation, sequence, detection
+    "dice",
+    "ctc",
     "ssd_multibox",
 ]

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _api
+from . import _config
 from ._registry import CASES
 
 SIZES = ("small", "medium", "large")
@@ -215,7 +215,7 @@ def peer(case, args, kw, mode: str, name: str, threads: int | None = None):
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if threads is None:
-        threads = _api.get_num_threads()
+        threads = _config.get_num_threads()
     if name == "fastloss":
         if mode == "value":
             return lambda: case.loss(*args, **kw)
@@ -334,14 +334,14 @@ def run(cases, sizes, dtypes, repeats: int, threads: int, budget: float = 2.0,
 
 def _thread_scaling(case, args, kw, repeats: int, budget: float):
     """fastloss value+grad seconds with 1 and with 2 threads."""
-    saved = _api._threads["n"]
+    saved = _config.THREADS[0]
     ts = []
     try:
         for n in (1, 2):
-            _api.set_num_threads(n)
+            _config.set_num_threads(n)
             ts.append(time_call(lambda: case.loss.value_and_grad(*args, **kw), repeats, budget))
     finally:
-        _api._threads["n"] = saved
+        _config.THREADS[0] = saved
     return ts
 
 
@@ -503,7 +503,7 @@ def plot(rows, bandwidth: dict | None, path: str) -> str | None:
     ax.set_xscale("log")
     ax.set_xlabel("minimal bytes moved per value+grad call (inputs read + gradient written)")
     ax.set_ylabel("effective throughput (GB/s)")
-    ax.set_title(f"fastloss value+grad throughput ({_api.get_num_threads()} threads)")
+    ax.set_title(f"fastloss value+grad throughput ({_config.get_num_threads()} threads)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
@@ -565,17 +565,17 @@ def main(argv=None) -> int:
         parser.error(str(e))
     if opts.threads is not None and opts.threads < 1:
         parser.error("--threads must be >= 1")
-    saved = _api._threads["n"]
+    saved = _config.THREADS[0]
     try:
         if opts.threads is not None:
-            _api.set_num_threads(opts.threads)
+            _config.set_num_threads(opts.threads)
         return _report(opts, sizes, dtypes, cases)
     finally:
-        _api._threads["n"] = saved
+        _config.THREADS[0] = saved
 
 
 def _report(opts, sizes, dtypes, cases) -> int:
-    threads = _api.get_num_threads()
+    threads = _config.get_num_threads()
 
     load = ", load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
     print(f"fastloss bench: {_versions(threads)}, CPUs {os.cpu_count()}{load}")

@@ -1,19 +1,214 @@
-"""Focused tests of the row-wise (class-axis) family: softmax / log_softmax / logsumexp against
-scipy.special, finite differences and torch; multi_margin and distillation regimes the shared
-registry suite does not reach (extremes, kinks, closed forms, validation, torch one-liners)."""
+"""Focused tests of the multi-class losses and the softmax functions (fastloss.multiclass,
+csrc/multiclass.c): logits of 1e4, ignore_index, class axes, closed forms, torch and SciPy
+agreement, validation."""
 
 import warnings
 
 import numpy as np
 import pytest
 import scipy.special as sp
+from conftest import tol
 
 import fastloss as fl
 from fastloss import reference
 
-from conftest import tol
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_logits_1e4(dtype):
+    z = np.array([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], dtype=dtype)
+    y = np.array([0, 1, 2])
+    loss, grad = fl.cross_entropy.value_and_grad(z, y, reduction="none")
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+    # closed forms: the right class dominates -> 0; the wrong one -> lse - x_1 = 2e4;
+    # a constant row -> log 3
+    np.testing.assert_allclose(loss, [0.0, 2e4, np.log(3)], rtol=1e-6)
+    np.testing.assert_allclose(grad[0], [0, 0, 0], atol=1e-30)
+    np.testing.assert_allclose(grad[1], [1, -1, 0], atol=1e-30)
+    np.testing.assert_allclose(grad[2], np.array([1, 1, -2]) / 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_soft_targets_extremes(dtype):
+    z = np.array([[1e4, -1e4, -np.inf], [0.0, 0.0, 0.0]], dtype=dtype)
+    t = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=dtype)
+    loss, grad = fl.cross_entropy.value_and_grad(z, t, reduction="none")
+    # 0 * log p = 0 even where log p = -inf (a -inf logit with no target mass)
+    np.testing.assert_allclose(loss, [0.0, np.log(3)], rtol=1e-6, atol=0)
+    assert np.all(np.isfinite(grad))
+
+
+def test_cross_entropy_nan_stays_in_its_row():
+    z = np.zeros((3, 4))
+    z[1, 2] = np.nan
+    loss, grad = fl.cross_entropy.value_and_grad(z, np.array([0, 1, 2]), reduction="none")
+    assert np.isnan(loss[1]) and np.all(np.isnan(grad[1]))
+    assert np.isfinite(loss[[0, 2]]).all() and np.isfinite(grad[[0, 2]]).all()
+    assert np.isnan(fl.cross_entropy(z, np.array([0, 1, 2])))
+
+
+def test_cross_entropy_unbatched_and_axis0():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(5)
+    v, g = fl.cross_entropy.value_and_grad(z, np.array(3))
+    rv, rg = reference.cross_entropy(z, np.array(3))
+    assert v == pytest.approx(rv, rel=1e-12)
+    np.testing.assert_allclose(g, rg, rtol=1e-12)
+    z2 = rng.standard_normal((5, 7))  # classes on axis 0
+    y = rng.integers(0, 5, size=7)
+    v0, g0 = fl.cross_entropy.value_and_grad(z2, y, axis=0)
+    v1, g1 = fl.cross_entropy.value_and_grad(z2.T.copy(), y)
+    assert v0 == pytest.approx(v1, rel=1e-14)
+    np.testing.assert_allclose(g0, g1.T, rtol=1e-14)
+    assert g0.flags.c_contiguous
+
+
+def test_cross_entropy_all_ignored_matches_torch():
+    torch = pytest.importorskip("torch")
+    z = np.random.default_rng(0).standard_normal((4, 3))
+    y = np.full(4, -100)
+    v, g = fl.cross_entropy.value_and_grad(z, y)
+    zt = torch.tensor(z, requires_grad=True)
+    out = torch.nn.functional.cross_entropy(zt, torch.tensor(y))
+    out.backward()
+    assert np.isnan(v) and np.isnan(out.item())
+    assert fl.cross_entropy(z, y, reduction="sum") == 0.0
+    np.testing.assert_array_equal(fl.cross_entropy.grad(z, y, reduction="sum"), 0.0)
+
+
+def test_cross_entropy_custom_ignore_index_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((20, 6))
+    y = rng.integers(0, 6, size=20)
+    w = rng.uniform(0.1, 2, size=6)
+    for ignore in (2, 5):
+        v, g = fl.cross_entropy.value_and_grad(z, y, ignore_index=ignore, weight=w,
+                                               label_smoothing=0.3)
+        zt = torch.tensor(z, requires_grad=True)
+        out = torch.nn.functional.cross_entropy(zt, torch.tensor(y), ignore_index=ignore,
+                                                weight=torch.tensor(w), label_smoothing=0.3)
+        out.backward()
+        assert v == pytest.approx(out.item(), rel=1e-12)
+        np.testing.assert_allclose(g, zt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("kwargs,target,match", [
+    ({}, np.array([0, 5, 1]), r"class index 5 .* \[0, 5\)"),
+    ({}, np.array([0, -1, 1]), r"class index -1"),
+    ({}, np.array([0, 1]), r"shape \(3,\)"),
+    ({}, np.zeros((3, 4)), r"probabilities must have the logits' shape"),
+    ({}, np.array([True, False, True]), r"dtype bool"),
+    ({"weight": np.ones(4)}, np.array([0, 1, 2]), r"weight must have shape \(5,\)"),
+    ({"label_smoothing": 1.5}, np.array([0, 1, 2]), r"label_smoothing"),
+    ({"temperature": 0.0}, np.array([0, 1, 2]), r"temperature"),
+    ({"temperature": -1.0}, np.array([0, 1, 2]), r"temperature"),
+    ({"axis": 2}, np.array([0, 1, 2]), r"axis=2 is out of range"),
+])
+def test_cross_entropy_validation(kwargs, target, match):
+    z = np.zeros((3, 5))
+    with pytest.raises((ValueError, TypeError), match=match):
+        fl.cross_entropy(z, target, **kwargs)
+
+
+def test_cross_entropy_zero_classes_and_empty_batch():
+    with pytest.raises(ValueError, match="at least one class"):
+        fl.cross_entropy(np.zeros((3, 0)), np.zeros(3, dtype=int))
+    z = np.zeros((0, 4))
+    y = np.zeros(0, dtype=int)
+    assert fl.cross_entropy(z, y, reduction="sum") == 0.0
+    assert fl.cross_entropy(z, y, reduction="none").shape == (0,)
+    assert fl.cross_entropy.grad(z, y).shape == (0, 4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kl_div_probabilities_exactly_zero_and_one(dtype):
+    q = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], dtype=dtype)
+    t = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=dtype)
+    v, g = fl.kl_div.value_and_grad(q, t, reduction="none")
+    np.testing.assert_allclose(v, [[0, 0, 0], [0, np.log(2), 0]], rtol=1e-6)
+    np.testing.assert_allclose(g, [[-1, 0, 0], [0, -2, 0]], rtol=1e-6)
+    # identical distributions: KL = 0 exactly
+    assert fl.kl_div(q, q) == 0.0
+
+
+def test_kl_div_matches_torch_on_zeros_in_target():
+    torch = pytest.importorskip("torch")
+    logq = np.log(np.array([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]))
+    t = np.array([[0.0, 0.4, 0.6], [1.0, 0.0, 0.0]])
+    for reduction in ("none", "sum", "mean", "batchmean"):
+        v = fl.kl_div(logq, t, log_pred=True, reduction=reduction)
+        ref = torch.nn.functional.kl_div(torch.tensor(logq), torch.tensor(t), reduction=reduction)
+        np.testing.assert_allclose(v, ref.numpy(), rtol=1e-12)
+
+
+def test_kl_div_validation():
+    with pytest.raises(ValueError, match="reduction"):
+        fl.kl_div(np.ones((2, 2)), np.ones((2, 2)), reduction="average")
+    with pytest.raises(ValueError, match="same shape"):
+        fl.kl_div(np.ones((2, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="axis"):
+        fl.kl_div(np.ones((2, 2)), np.ones((2, 2)), axis=3)
+
+
+@pytest.mark.parametrize("c", [1, 5, 31, 32, 40, 257])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_both_kernel_paths_match_reference(c, dtype):
+    """Few classes take the flat small-C path, many the per-row vector path (softmax_ce_impl.h);
+    both against the reference with every option on, including ignored rows and a NaN row."""
+    rng = np.random.default_rng(c)
+    n = 300  # more rows than one flat chunk holds for small c
+    z = (rng.standard_normal((n, c)) * 4).astype(dtype)
+    y = rng.integers(0, c, size=n)
+    y[::7] = -100
+    kw = dict(weight=rng.uniform(0.5, 2, size=c), label_smoothing=0.2, temperature=1.7,
+              sample_weight=rng.uniform(0.5, 2, size=n))
+    rtol = 1e-11 if dtype == np.float64 else 2e-5
+    for reduction in ("none", "sum", "mean"):
+        v, g = fl.cross_entropy.value_and_grad(z, y, reduction=reduction, **kw)
+        rv, rg = reference.cross_entropy(z, y, reduction=reduction, **kw)
+        np.testing.assert_allclose(v, rv, rtol=rtol, atol=rtol)
+        # c = 1: the exact gradient is 0 and the kernel leaves rounding of one term (~1/n)
+        np.testing.assert_allclose(g, rg, rtol=rtol, atol=rtol * (np.abs(rg).max() + 1.0))
+    z[3, 0] = np.nan
+    v = fl.cross_entropy(z, y, reduction="none")
+    assert np.isnan(v[3]) and np.isfinite(np.delete(v, 3)).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_classes_on_a_middle_axis(dtype):
+    """(N, C, H, W) logits take the strided kernel; every option against the reference and
+    against the same data with the classes moved last (the row kernel)."""
+    rng = np.random.default_rng(11)
+    n, c, h, w = 3, 6, 17, 40  # inner = 680: several chunks, the last one partial
+    z = (rng.standard_normal((n, c, h, w)) * 3).astype(dtype)
+    y = rng.integers(0, c, size=(n, h, w))
+    y[:, ::5, ::3] = 7  # ignore_index below
+    kw = dict(axis=1, weight=rng.uniform(0.5, 2, size=c), label_smoothing=0.15, temperature=0.8,
+              ignore_index=7, sample_weight=rng.uniform(0.5, 2, size=(n, h, w)))
+    rtol = 1e-11 if dtype == np.float64 else 3e-5
+    for reduction in ("none", "sum", "mean"):
+        v, g = fl.cross_entropy.value_and_grad(z, y, reduction=reduction, **kw)
+        rv, rg = reference.cross_entropy(z, y, reduction=reduction, **kw)
+        np.testing.assert_allclose(v, rv, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(g, rg, rtol=rtol, atol=rtol * np.abs(rg).max())
+        zl = np.ascontiguousarray(np.moveaxis(z, 1, -1))
+        v2, g2 = fl.cross_entropy.value_and_grad(zl, y, reduction=reduction,
+                                                 **dict(kw, axis=-1))
+        np.testing.assert_allclose(v, v2, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(g, np.moveaxis(g2, -1, 1), rtol=rtol, atol=rtol)
+    z[1, 2, 3, 4] = np.nan
+    v, g = fl.cross_entropy.value_and_grad(z, y, reduction="none", **kw)
+    assert np.isnan(v[1, 3, 4]) == (y[1, 3, 4] != 7)
+    assert np.isfinite(np.delete(v.reshape(-1), np.ravel_multi_index((1, 3, 4), v.shape))).all()
+    with pytest.raises(ValueError, match="class index 9"):
+        fl.cross_entropy(z, np.full((n, h, w), 9), axis=1)
+
 
 DTYPES = [np.float32, np.float64]
+
+
 UTILS = {"softmax": (fl.softmax, sp.softmax), "log_softmax": (fl.log_softmax, sp.log_softmax),
          "logsumexp": (fl.logsumexp, sp.logsumexp)}
 
@@ -24,22 +219,6 @@ def _close(actual, expected, dtype, what=""):
     scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
     np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol,
                                atol=atol * scale, err_msg=what)
-
-
-def _fd(f, x, rng, n=20, h=1e-6):
-    """Central differences of the scalar f at n random positions of x: (indices, values)."""
-    flat = x.reshape(-1)
-    idx = rng.choice(flat.size, size=min(n, flat.size), replace=False)
-    out = []
-    for i in idx:
-        xp, xm = flat.copy(), flat.copy()
-        xp[i] += h
-        xm[i] -= h
-        out.append((f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h))
-    return idx, np.array(out)
-
-
-# ============================================================================ softmax utilities
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.5, 3.0])
@@ -128,7 +307,17 @@ def test_utility_threads_do_not_change_bits(name, rng, threads):
     np.testing.assert_array_equal(ours(x, temperature=0.7), one)
 
 
-# ------------------------------------------------------------------------- gradients / vjps
+def _fd(f, x, rng, n=20, h=1e-6):
+    """Central differences of the scalar f at n random positions of x: (indices, values)."""
+    flat = x.reshape(-1)
+    idx = rng.choice(flat.size, size=min(n, flat.size), replace=False)
+    out = []
+    for i in idx:
+        xp, xm = flat.copy(), flat.copy()
+        xp[i] += h
+        xm[i] -= h
+        out.append((f(xp.reshape(x.shape)) - f(xm.reshape(x.shape))) / (2 * h))
+    return idx, np.array(out)
 
 
 @pytest.mark.parametrize("axis", [-1, 0])
@@ -240,9 +429,6 @@ def test_utility_validation(name):
         ours.vjp(x, np.full(x.shape if name != "logsumexp" else (3,), "a"))
 
 
-# ============================================================================ multi_margin
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("p", [1, 2])
 def test_multi_margin_logits_1e4(p, dtype, rng):
@@ -322,8 +508,11 @@ def test_multi_margin_validation():
         fl.multi_margin(x, np.array([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match=r"shape \(3,\)"):
         fl.multi_margin(x, np.array([0, 1]))
-    for p in (0, 3, 1.5, "1"):
-        with pytest.raises(ValueError, match="p must be 1 or 2"):
+    for p in (0, 3):
+        with pytest.raises(ValueError, match=r"multi_margin\(\): p must be in \[1, 2\]"):
+            fl.multi_margin(x, np.array([0, 1, 2]), p=p)
+    for p in (1.5, "1"):
+        with pytest.raises(TypeError, match=r"multi_margin\(\): p must be an integer"):
             fl.multi_margin(x, np.array([0, 1, 2]), p=p)
     with pytest.raises(ValueError, match="margin"):
         fl.multi_margin(x, np.array([0, 1, 2]), margin=np.nan)
@@ -331,9 +520,6 @@ def test_multi_margin_validation():
         fl.multi_margin(x, np.array([0, 1, 2]), weight=np.ones(3))
     with pytest.raises(ValueError, match="at least one class"):
         fl.multi_margin(np.zeros((3, 0)), np.array([0, 1, 2]))
-
-
-# ============================================================================ distillation
 
 
 def _torch_hinton(torch, s, t, y, T, alpha, soft=False):
