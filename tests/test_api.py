@@ -1,6 +1,7 @@
 """The public surface: thread setting, Loss objects, names and signatures."""
 
 
+import numpy as np
 import pytest
 
 import fastloss as fl
@@ -38,3 +39,87 @@ def test_public_names_and_signatures():
         assert "reduction" in params and "sample_weight" in params and "_want" not in params
     assert inspect.signature(fl.focal).parameters["from_logits"].default is True
     assert inspect.signature(fl.smooth_l1).parameters["beta"].default == 1.0
+
+
+LOSSES = [getattr(fl, n) for n in fl.__all__ if isinstance(getattr(fl, n), fl.Loss)]
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=[f.__name__ for f in LOSSES])
+def test_grad_and_value_and_grad_expose_the_loss_parameters_plus_out(loss):
+    import inspect
+
+    own = list(inspect.signature(loss).parameters.values())
+    for method in (loss.grad, loss.value_and_grad):
+        params = list(inspect.signature(method).parameters.values())
+        assert params[:-1] == own
+        assert params[-1].name == "out" and params[-1].kind is params[-1].KEYWORD_ONLY
+        assert params[-1].default is None
+    assert loss.grad.__qualname__ == f"{loss.__name__}.grad"
+
+
+def test_a_wrong_keyword_names_the_public_function_with_a_hint():
+    x = np.zeros((4, 3))
+    y = np.zeros(4, dtype=int)
+    with pytest.raises(TypeError, match=r"^cross_entropy\(\) got an unexpected keyword argument "
+                                        r"'input' \(fastloss uses logits=/target="):
+        fl.cross_entropy(input=x, target=y)
+    with pytest.raises(TypeError, match=r"^cross_entropy\.grad\(\) got an unexpected keyword "
+                                        r"argument 'dim' \(fastloss uses axis="):
+        fl.cross_entropy.grad(x, y, dim=1)
+    with pytest.raises(TypeError, match=r"^mse\.value_and_grad\(\) got an unexpected keyword "
+                                        r"argument 'size_average' \(fastloss uses reduction="):
+        fl.mse.value_and_grad(x, x, size_average=False)
+    with pytest.raises(TypeError, match=r"^huber\(\) missing 1 required positional argument"):
+        fl.huber(x)
+    # no internal parameter leaks into the count of positional arguments
+    with pytest.raises(TypeError, match=r"^huber\(\) takes 2 positional arguments but 3"):
+        fl.huber(x, x, 1.0)
+
+
+def test_value_errors_name_the_function_and_the_argument():
+    x = np.zeros(4)
+    with pytest.raises(ValueError, match=r"^huber\(\): delta must be > 0, got -1"):
+        fl.huber(x, x, delta=-1)
+    with pytest.raises(ValueError, match=r"^huber\.grad\(\)|^huber\(\): reduction must be one"):
+        fl.huber.grad(x, x, reduction="avg")
+    with pytest.raises(TypeError, match=r"^mse\(\): pred must be a float16, float32 or float64"):
+        fl.mse(np.zeros(4, dtype=int), x)
+
+
+def test_a_nested_call_during_argument_conversion_gets_its_own_buffer():
+    """The out= buffer travels with its call: a fastloss call made while the outer call
+    converts its arguments (here from an object's __array__) neither receives nor overwrites
+    the outer call's buffer."""
+    rng = np.random.default_rng(0)
+    pred, target = rng.standard_normal(50), rng.standard_normal(50)
+    other = rng.standard_normal(50)
+    inner = {}
+
+    class Target:
+        def __array__(self, dtype=None, copy=None):
+            inner["grad"] = fl.mse.grad(other, target)  # a call of its own, no out=
+            return target
+
+    buf = np.full(50, np.nan)
+    value, grad = fl.mse.value_and_grad(pred, Target(), out=buf)
+    assert grad is buf
+    np.testing.assert_allclose(buf, 2 * (pred - target) / 50, rtol=1e-15)
+    np.testing.assert_allclose(inner["grad"], 2 * (other - target) / 50, rtol=1e-15)
+    assert not np.shares_memory(inner["grad"], buf)
+
+
+@pytest.mark.parametrize("name", fl.__all__)
+def test_public_callables_pickle_by_name(name):
+    import pickle
+
+    obj = getattr(fl, name)
+    if name in ("reference", "Loss") or not callable(obj) or not hasattr(obj, "__reduce__"):
+        pytest.skip("not a loss or function object")
+    assert pickle.loads(pickle.dumps(obj)) is obj
+
+
+def test_reference_is_reachable_from_the_package():
+    import fastloss
+
+    value, grad = fastloss.reference.mse(np.ones(2), np.zeros(2))
+    assert value == 1.0 and list(grad) == [1.0, 1.0]

@@ -4,7 +4,7 @@ runtime ones."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,9 +37,9 @@ def main() -> None:
     step_value, new_pred = train_step(losses["huber"], pred, target)
     assert new_pred.dtype == np.float32 and step_value >= 0.0
 
-    reduction: str = "sum"  # not a literal: the result is scalar-or-array
-    either = fl.huber(pred, target, reduction=reduction, delta=0.5)
-    assert np.ndim(either) == 0
+    reduction: Literal["sum", "mean"] = "sum"  # a reduced value: a NumPy scalar
+    summed: np.floating[Any] = fl.huber(pred, target, reduction=reduction, delta=0.5)
+    assert np.ndim(summed) == 0
 
     buf = np.empty_like(logits)
     v2, g2 = fl.cross_entropy.value_and_grad(logits, labels, out=buf)  # reuses buf

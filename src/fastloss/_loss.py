@@ -19,6 +19,7 @@ every ``ValueError``/``TypeError`` raised while checking arguments is prefixed w
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import numpy as np
 
@@ -175,6 +176,7 @@ def _exact(name: str, qualname: str, params: list, body: str, namespace: dict):
     exec(src, namespace)  # noqa: S102 -- the source is built from a signature, not user input
     fn = namespace[name]
     fn.__qualname__ = qualname
+    fn.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not p.empty}
     return fn
 
 
@@ -218,7 +220,12 @@ class Loss:
     differentiated inputs) to write the gradient into; it is returned.
     """
 
-    def __init__(self, impl, *, wrt: tuple | None = None):
+    # built per loss with the loss's exact signature (the .pyi stubs type each loss precisely)
+    grad: Any
+    value_and_grad: Any
+    wrt: tuple[str, ...]
+
+    def __init__(self, impl: Any, *, wrt: tuple[str, ...] | None = None) -> None:
         sig = inspect.signature(impl)
         params = list(sig.parameters.values())[1:]  # drop the Call
         name = impl.__name__
@@ -229,8 +236,9 @@ class Loss:
         self.wrt = tuple(wrt) if wrt else (params[0].name,)
         self._impl = impl
         n_wrt = len(self.wrt)
+        out_type = "NDArray[Any] | None" if len(self.wrt) == 1 else "tuple | None"
         grad_params = params + [inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY,
-                                                  default=None)]
+                                                  default=None, annotation=out_type)]
         ns = {"_impl": impl, "_VALUE": VALUE, "_GRAD": GRAD, "_BOTH": VALUE_AND_GRAD,
               "_Call": Call, "_outs": _out_tuple, "_deliver": _deliver, "_n": n_wrt}
         exact_value = _exact(name, name, params, _VALUE_BODY, dict(ns))
@@ -251,14 +259,14 @@ class Loss:
             f"``(value, gradient)`` of :func:`fastloss.{name}` from one kernel pass; "
             "parameters and ``out`` as for ``grad``.")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return self._value(*args, **kwargs)
         except (TypeError, ValueError) as e:
             _name_error(e, self.__name__, self._params, binding=e.__traceback__.tb_next is None)
             raise
 
-    def __reduce__(self):
+    def __reduce__(self) -> str:
         # pickled by name (dask and multiprocessing send losses to workers)
         return self.__name__
 
@@ -266,7 +274,7 @@ class Loss:
         return f"<fastloss loss {self.__name__}{self.__signature__}>"
 
 
-def loss(impl=None, *, wrt: tuple | None = None):
+def loss(impl: Any = None, *, wrt: tuple[str, ...] | None = None) -> Any:
     """Decorator: ``@loss`` or ``@loss(wrt=("a", "b"))`` turns an implementation into a
     :class:`Loss` (``wrt`` names the differentiated inputs; the first parameter by default)."""
     if impl is None:
