@@ -113,6 +113,16 @@ int FL_FN(fl_ssd)(int64_t n, int64_t a, int64_t c, const FL_REAL *restrict loc_p
     }
     double scale = 1.0;
     if (reduction == FL_MEAN) scale = total_pos > 0 ? 1.0 / (double)total_pos : 0.0;
+    if (n == 0 || a == 0) { /* nothing to mine: no scratch sized by a (which may be huge) */
+        *value = 0.0;
+        if (grad_loc)
+            for (int64_t j = 0; j < n * a * 4; j++) grad_loc[j] = 0;
+        if (grad_conf)
+            for (int64_t j = 0; j < n * a * c; j++) grad_conf[j] = 0;
+        if (loss)
+            for (int64_t i = 0; i < n; i++) loss[i] = 0;
+        return FL_OK;
+    }
     fl_partials ps;
     double *per = fl_partials_get(&ps, n);
     if (!per) return FL_ERR_NOMEM;

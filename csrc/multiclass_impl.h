@@ -77,16 +77,17 @@ static inline int FL_FN(row_check_labels)(int64_t n, const int64_t *restrict lab
 /* Each row is read three times from memory that stays hot in cache (max, exp-sum, gradient)
  * and the exponentials are computed once: they are parked in the gradient row. */
 
-/* sum_k w_k x_k (w_k = 1 without class weights), for the label-smoothing term. */
-static inline double FL_FN(row_wdot)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
-                                      const double *restrict cw) {
+/* sum_k w_k (m - x_k) (w_k = 1 without class weights), for the label-smoothing term: every
+ * term is >= 0, so the sum does not cancel the way W lse - sum_k w_k x_k would for huge logits. */
+static inline double FL_FN(row_wgap)(const FL_REAL *restrict z, int64_t c, FL_REAL inv_t,
+                                      FL_REAL m, const double *restrict cw) {
     double s = 0.0;
     if (cw) {
 #pragma omp simd reduction(+ : s)
-        for (int64_t k = 0; k < c; k++) s += cw[k] * (double)(z[k] * inv_t);
+        for (int64_t k = 0; k < c; k++) s += cw[k] * ((double)m - (double)(z[k] * inv_t));
     } else {
 #pragma omp simd reduction(+ : s)
-        for (int64_t k = 0; k < c; k++) s += (double)(z[k] * inv_t);
+        for (int64_t k = 0; k < c; k++) s += (double)m - (double)(z[k] * inv_t);
     }
     return s;
 }
@@ -107,6 +108,8 @@ static inline double FL_FN(row_wdot)(const FL_REAL *restrict z, int64_t c, FL_RE
  *
  * torch semantics (cross_entropy with label smoothing): per non-ignored row
  *   loss = (1 - eps) * w_y * (lse - x_y) + (eps / c) * sum_k w_k (lse - x_k),
+ * computed as lse - x_k = (m - x_k) + log S: both parts are >= 0, so tied logits of 1e17 still
+ * give log 2 (m + log S would round log S away before x_y is subtracted),
  * and 'mean' divides the total by D = sum over non-ignored rows of w_y (their count without
  * class weights). Sample weights s multiply each row and enter D.
  * Gradient of one row w.r.t. x_k: a * (p_k - [k == y]) + b * (W p_k - w_k), W = sum_k w_k,
@@ -119,10 +122,10 @@ static inline __attribute__((always_inline)) double FL_FN(ce_row_finish)(const F
                                           double wsum, double eps, double scale, double inv_t,
                                           FL_REAL it, FL_REAL m, double S, FL_REAL *loss_i) {
     double wy = cw ? cw[y] : 1.0;
-    double lse = (double)m + log(S);
-    double nll = lse - (double)(z[y] * it);
+    double logS = log(S);
+    double nll = ((double)m - (double)(z[y] * it)) + logS;
     double smooth = 0.0;
-    if (eps > 0.0) smooth = wsum * lse - FL_FN(row_wdot)(z, c, it, cw);
+    if (eps > 0.0) smooth = wsum * logS + FL_FN(row_wgap)(z, c, it, m, cw);
     double row = (1.0 - eps) * wy * nll + (eps / (double)c) * smooth;
     if (loss_i) *loss_i = (FL_REAL)(s * row);
     if (g) {
@@ -323,7 +326,7 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
                 FL_REAL e = FL_EXP(xk[i] * it - m[i]);
                 if (gk) gk[i] = e;
                 S[i] += (double)e;
-                wx[i] += wk * (double)(xk[i] * it);
+                wx[i] += wk * ((double)m[i] - (double)(xk[i] * it)); /* >= 0: see row_wgap */
             }
         }
         double acc = 0.0;
@@ -337,9 +340,9 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
             }
             double s = sw ? (double)sw[o * inner + lo + i] : 1.0;
             double wy = cw ? cw[yi] : 1.0;
-            double lse = (double)m[i] + log(S[i]);
-            double nll = lse - (double)(x[yi * inner + i] * it);
-            double smooth = eps > 0.0 ? wsum * lse - wx[i] : 0.0;
+            double logS = log(S[i]);
+            double nll = ((double)m[i] - (double)(x[yi * inner + i] * it)) + logS;
+            double smooth = eps > 0.0 ? wsum * logS + wx[i] : 0.0;
             double row = keep * wy * nll + spread * smooth;
             if (loss) loss[o * inner + lo + i] = (FL_REAL)(s * row);
             acc += s * row;
@@ -365,18 +368,19 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
     return FL_OK;
 }
 
-/* A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k for one row of soft targets; has_cw is a
- * constant at each call site so the loop has no test on cw and vectorises. */
+/* A = sum_k w_k t'_k (m - x_k) and B = sum_k w_k t'_k for one row of soft targets (every term
+ * of A is >= 0: no cancellation at huge logits); has_cw is a constant at each call site so the
+ * loop has no test on cw and vectorises. */
 static inline __attribute__((always_inline)) void FL_FN(ce_prob_ab)(
     const FL_REAL *restrict z, const FL_REAL *restrict t, const double *restrict cw, int64_t c,
-    FL_REAL it, double keep, double spread, double *out, const int has_cw) {
+    FL_REAL it, FL_REAL m, double keep, double spread, double *out, const int has_cw) {
     double A = 0.0, B = 0.0;
 #pragma omp simd reduction(+ : A, B)
     for (int64_t k = 0; k < c; k++) {
         double wt = (has_cw ? cw[k] : 1.0) * (keep * (double)t[k] + spread);
         /* 0 * x_k is 0 even when x_k = -inf would make it NaN: a class with no target mass
          * contributes nothing, as 0 log 0 = 0 demands. */
-        A += wt != 0.0 ? wt * (double)(z[k] * it) : 0.0;
+        A += wt != 0.0 ? wt * ((double)m - (double)(z[k] * it)) : 0.0;
         B += wt;
     }
     out[0] = A;
@@ -384,8 +388,9 @@ static inline __attribute__((always_inline)) void FL_FN(ce_prob_ab)(
 }
 
 /* Class-probability targets (same shape as the logits), torch semantics: with
- * t'_k = (1 - eps) t_k + eps / c, a row's loss is -sum_k w_k t'_k log p_k = B lse - A with
- * A = sum_k w_k t'_k x_k and B = sum_k w_k t'_k; its gradient w.r.t. x_k is B p_k - w_k t'_k.
+ * t'_k = (1 - eps) t_k + eps / c, a row's loss is -sum_k w_k t'_k log p_k = B log S + A with
+ * A = sum_k w_k t'_k (m - x_k) and B = sum_k w_k t'_k; its gradient w.r.t. x_k is
+ * B p_k - w_k t'_k.
  * 'mean' divides by the number of rows (the summed sample weights), not by class weights. */
 FL_TARGET_CLONES
 int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
@@ -415,14 +420,13 @@ int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
             double s = sw ? (double)sw[i] : 1.0;
             FL_REAL m = FL_FN(row_max)(z, c, it);
             double S = FL_FN(row_expsum)(z, c, it, m, g);
-            double lse = (double)m + log(S);
             double AB[2];
             if (cw)
-                FL_FN(ce_prob_ab)(z, t, cw, c, it, keep, spread, AB, 1);
+                FL_FN(ce_prob_ab)(z, t, cw, c, it, m, keep, spread, AB, 1);
             else
-                FL_FN(ce_prob_ab)(z, t, cw, c, it, keep, spread, AB, 0);
+                FL_FN(ce_prob_ab)(z, t, cw, c, it, m, keep, spread, AB, 0);
             double A = AB[0], B = AB[1];
-            double row = B * lse - A;
+            double row = B * log(S) + A; /* B lse - sum w t' x = B log S + sum w t' (m - x) */
             if (loss) loss[i] = (FL_REAL)(s * row);
             acc += s * row;
             if (g) {

@@ -1,6 +1,42 @@
 #include "parallel.h"
 #include "simd.h"
 
+#if defined(_OPENMP) && !defined(_WIN32)
+#include <pthread.h>
+#define FL_FORK_GUARD 1
+#else
+#define FL_FORK_GUARD 0
+#endif
+
+/* Written from several threads, only ever from 0 to 1; a relaxed atomic keeps that race defined. */
+#if defined(__GNUC__)
+#define FL_LOAD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
+#define FL_STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELAXED)
+#else
+#define FL_LOAD(p) (*(volatile int *)(p))
+#define FL_STORE(p, v) (*(volatile int *)(p) = (v))
+#endif
+static int fl_team_started = 0;
+static int fl_no_teams = 0;
+
+#if FL_FORK_GUARD
+static void fl_after_fork_in_child(void) {
+    if (FL_LOAD(&fl_team_started)) fl_no_teams = 1;
+}
+#endif
+
+void fl_install_fork_guard(void) {
+#if FL_FORK_GUARD
+    static int installed = 0;
+    if (!installed) {
+        installed = 1;
+        pthread_atfork(NULL, NULL, fl_after_fork_in_child);
+    }
+#endif
+}
+
+int fl_teams_available(void) { return !fl_no_teams; }
+
 int fl_default_threads(void) {
 #ifdef _OPENMP
     return omp_get_max_threads();
@@ -18,9 +54,11 @@ int fl_have_openmp(void) {
 }
 
 int fl_threads_for(int requested, int64_t work, int64_t n_blocks) {
+    if (work < FL_PARALLEL_MIN_WORK || fl_no_teams) return 1;
     int t = requested > 0 ? requested : fl_default_threads();
-    if (work < FL_PARALLEL_MIN_WORK || t < 1) return 1;
+    if (t < 1) return 1;
     if ((int64_t)t > n_blocks) t = (int)(n_blocks > 0 ? n_blocks : 1);
+    if (t > 1 && !FL_LOAD(&fl_team_started)) FL_STORE(&fl_team_started, 1);
     return t;
 }
 

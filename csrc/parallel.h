@@ -26,6 +26,14 @@ int fl_threads_for(int requested, int64_t work, int64_t n_blocks);
 /* The OpenMP default thread count (1 without OpenMP). */
 int fl_default_threads(void);
 
+/* Fork safety. GNU libgomp's thread pool does not survive fork(): a child process whose parent
+ * had started an OpenMP team hangs in its first parallel region. fl_install_fork_guard()
+ * (called once when the Python module loads) registers a pthread_atfork child handler; in a
+ * child forked after a team was started, fl_threads_for() then always returns 1, so every
+ * kernel runs its serial path (which never touches the pool). fl_teams_available() reports it. */
+void fl_install_fork_guard(void);
+int fl_teams_available(void);
+
 /* 1 when the library was compiled with OpenMP. */
 int fl_have_openmp(void);
 

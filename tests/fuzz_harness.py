@@ -4,7 +4,8 @@ tools/fuzz.py).
 Each example starts from a valid call of one registered loss variant (``_registry.CASES``) or one
 of the row-wise functions (softmax, log_softmax, logsumexp and their ``.vjp``) and mutates it:
 arguments replaced by arbitrary arrays (bool, integer, float16/32/64, complex, object, strings;
-any shape including 0-size; NaN, inf, huge and out-of-range values), wrong-shape or wrong-dtype
+any shape including 0-size; NaN, inf, huge and out-of-range values; byte-swapped, masked,
+memoryview, read-only and unaligned storage), wrong-shape or wrong-dtype
 ``out=`` arrays, keywords set to arbitrary values, unknown keywords, other reductions. The
 contract: every call returns a result or raises ``ValueError`` or ``TypeError``; anything else
 (another exception, a crash, a hang) is a bug.
@@ -56,10 +57,36 @@ def _arbitrary_array(draw):
     return draw(hnp.arrays(dtype, shape))
 
 
+def _storage_variant(draw, a: np.ndarray):
+    """The same values in another storage: byte-swapped, masked, a memoryview, read-only,
+    unaligned (a view into a byte buffer at an odd offset)."""
+    op = draw(st.integers(0, 4))
+    if op == 0 and a.dtype.kind in "biufc":
+        return a.astype(a.dtype.newbyteorder())
+    if op == 1:
+        mask = draw(hnp.arrays(np.bool_, a.shape)) if a.size else False
+        return np.ma.masked_array(a, mask=mask)
+    if op == 2 and a.dtype.kind in "biuf" and a.ndim:
+        return memoryview(np.ascontiguousarray(a))
+    if op == 3:
+        b = a.copy()
+        b.flags.writeable = False
+        return b
+    if a.dtype.kind in "biuf" and a.ndim and a.itemsize > 1:
+        raw = np.empty(a.nbytes + 1, dtype=np.uint8)
+        b = raw[1:].view(a.dtype).reshape(a.shape)
+        b[...] = a
+        return b
+    return a
+
+
 def _mutate_array(draw, a):
-    """A variant of a valid argument: recast, reshaped, sliced, transposed or with special values."""
+    """A variant of a valid argument: recast, reshaped, sliced, transposed, with special values,
+    or the same values in another storage (byte order, mask, memoryview, read-only, unaligned)."""
     a = np.asarray(a)
-    op = draw(st.integers(0, 7))
+    op = draw(st.integers(0, 8))
+    if op == 8:
+        return _storage_variant(draw, a)
     if op == 0:
         if a.dtype.kind not in "biufc":
             return a

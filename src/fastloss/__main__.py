@@ -3,6 +3,7 @@ data and time the fused kernel against that reference.
 
     python -m fastloss            self-check and timing table
     python -m fastloss --quick    smaller inputs, fewer repeats
+    python -m fastloss --version  the installed version
     python -m fastloss bench      compare with NumPy, PyTorch and scikit-learn
                                   (python -m fastloss bench --help for its options)
     python -m fastloss demo       train the example models, print their tables and save
@@ -17,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import show_config
+from . import __version__, show_config
 from ._registry import CASES
 
 
@@ -103,6 +104,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastloss", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small inputs, few repeats")
+    parser.add_argument("--version", action="version", version=f"fastloss {__version__}")
     opts = parser.parse_args(argv)
     show_config()
     print()

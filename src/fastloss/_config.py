@@ -34,7 +34,11 @@ def set_num_threads(n: int | None) -> None:
 
     Notes
     -----
-    Inputs too small to gain from threads always run on one. Results are bit-identical for any
+    Inputs too small to gain from threads always run on one. In a process forked after
+    fastloss had started threads, kernels run on one thread whatever the setting: GNU OpenMP's
+    thread pool does not survive ``fork()`` (a new parallel region would hang), so fastloss
+    never starts one there. Use the "spawn" or "forkserver" start method to get threads in
+    worker processes. Results are bit-identical for any
     setting: work is split into blocks fixed by the input's shape and their partial sums are
     added in block order.
 
@@ -67,7 +71,9 @@ def get_num_threads() -> int:
     Returns
     -------
     int
-        The count set by :func:`set_num_threads`, or the OpenMP default.
+        The count set by :func:`set_num_threads`, or the OpenMP default; 1 in a process forked
+        (``os.fork``, multiprocessing's "fork" start method) after fastloss had run threads,
+        where GNU OpenMP cannot start threads again and every kernel runs on one thread.
 
     Examples
     --------
@@ -75,6 +81,8 @@ def get_num_threads() -> int:
     >>> fl.get_num_threads() >= 1
     True
     """
+    if not _kernels.teams_available():
+        return 1
     return THREADS[0] or _kernels.default_threads()
 
 

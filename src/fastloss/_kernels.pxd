@@ -15,6 +15,8 @@ cdef extern from "fastloss.h" nogil:
         int saturating
 
     int fl_default_threads()
+    void fl_install_fork_guard()
+    int fl_teams_available()
     int fl_have_openmp()
     const char* fl_simd_path()
     int fl_have_libmvec()

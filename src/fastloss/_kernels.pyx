@@ -10,10 +10,17 @@ from libc.stdint cimport int64_t
 cimport numpy as cnp
 
 cnp.import_array()
+fl_install_fork_guard()
 
 
 def default_threads():
     return fl_default_threads()
+
+
+def teams_available():
+    """False in a process forked after this library had started OpenMP threads (csrc/parallel.h):
+    every kernel then runs on one thread, since GNU libgomp's pool does not survive fork()."""
+    return bool(fl_teams_available())
 
 
 def have_openmp():
