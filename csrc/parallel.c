@@ -94,3 +94,34 @@ const char *fl_simd_path(void) {
 
 /* 1 when loops calling exp/log use glibc's vector math (simd.h). */
 int fl_have_libmvec(void) { return FL_LIBMVEC; }
+
+/* Memory bandwidth probes for the benchmark (python -m fastloss bench): the bound a streaming
+ * kernel is measured against, taken with the same threads and static schedule as the kernels
+ * and plain (cached) stores, as the kernels use. */
+void fl_stream_copy(int64_t n, const float *restrict src, float *restrict dst, int n_threads) {
+    int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
+    int nt = n_threads > 0 ? n_threads : fl_default_threads();
+    if (fl_no_teams) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
+#pragma omp simd
+        for (int64_t i = lo; i < hi; i++) dst[i] = src[i];
+    }
+}
+
+double fl_stream_sum(int64_t n, const float *restrict src, int n_threads) {
+    int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
+    int nt = n_threads > 0 ? n_threads : fl_default_threads();
+    if (fl_no_teams) nt = 1;
+    double total = 0.0;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : total) if (nt > 1)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
+        double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = lo; i < hi; i++) acc += (double)src[i];
+        total += acc;
+    }
+    return total;
+}

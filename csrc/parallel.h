@@ -37,6 +37,10 @@ int fl_teams_available(void);
 /* 1 when the library was compiled with OpenMP. */
 int fl_have_openmp(void);
 
+/* Bandwidth probes (a copy and a read of n floats) for the benchmark. */
+void fl_stream_copy(int64_t n, const float *src, float *dst, int n_threads);
+double fl_stream_sum(int64_t n, const float *src, int n_threads);
+
 /* Sum of p[0..n) in order, in double. */
 double fl_sum_ordered(const double *p, int64_t n);
 

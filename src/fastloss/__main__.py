@@ -1,10 +1,10 @@
 """``python -m fastloss``: check every registered loss against the NumPy reference on synthetic
-data and time the fused kernel against that reference.
+data, then time a few workloads against the installed peers (the bench's rules, fewer rounds).
 
     python -m fastloss            self-check and timing table
     python -m fastloss --quick    smaller inputs, fewer repeats
     python -m fastloss --version  the installed version
-    python -m fastloss bench      compare with NumPy, PyTorch and scikit-learn
+    python -m fastloss bench      compare with PyTorch, JAX, scikit-learn and NumPy
                                   (python -m fastloss bench --help for its options)
     python -m fastloss demo       train the example models, print their tables and save
                                   their plots (python -m fastloss demo --help)
@@ -14,30 +14,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 
-from . import __version__, show_config
+from . import __version__, get_num_threads, show_config
 from ._registry import CASES
-
-
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up: first-touch page faults, caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def _fmt_time(s: float) -> str:
-    if s < 1e-3:
-        return f"{s * 1e6:8.1f} us"
-    if s < 1:
-        return f"{s * 1e3:8.2f} ms"
-    return f"{s:8.2f} s "
 
 
 def self_check(rng) -> bool:
@@ -75,20 +56,16 @@ def _rel_err(actual, expected) -> float:
     return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
 
 
-def timings(rng, quick: bool) -> None:
-    """value+grad, float32, 'mean': the fused kernel vs the NumPy reference."""
+def timings(quick: bool) -> None:
+    """fastloss against whatever peers are installed (hand-vectorised NumPy always), by the
+    bench's rules: interleaved medians, the same threads for all, the fastest peer per row, and
+    no ratios when the machine is busy. ``python -m fastloss bench`` runs the full set."""
+    from . import _bench
+
     print()
-    print(f"{'timing (float32, value+grad, mean)':<40} {'shape':>18} {'fastloss':>11} "
-          f"{'numpy ref':>11} {'speed-up':>9}")
-    size_index = 0 if quick else 1
-    for case in CASES:
-        shape = case.bench_shapes[size_index]
-        args, kw = case.make(rng, np.float32, shape, False)
-        repeats = 5 if quick else 15
-        t_fast = _median_time(lambda: case.loss.value_and_grad(*args, **kw), repeats)
-        t_ref = _median_time(lambda: case.reference(*args, **kw), max(3, repeats // 3))
-        print(f"{case.id:<40} {str(shape):>18} {_fmt_time(t_fast):>11} {_fmt_time(t_ref):>11} "
-              f"{t_ref / t_fast:8.1f}x")
+    workloads = _bench.select(groups=("quick" if quick else "main",))
+    _bench.report(workloads, get_num_threads(), rounds=3 if quick else 5, budget=1.0,
+                  markdown=False, scaling=False, inplace=False)
 
 
 def main(argv=None) -> int:
@@ -110,7 +87,7 @@ def main(argv=None) -> int:
     print()
     rng = np.random.default_rng(0)
     ok = self_check(rng)
-    timings(rng, opts.quick)
+    timings(opts.quick)
     print()
     print("self-check:", "all losses match the reference" if ok else "FAILURES (see above)")
     return 0 if ok else 1

@@ -1,352 +1,251 @@
-"""``python -m fastloss bench``: time every registered loss against its peers.
+"""``python -m fastloss bench``: fastloss against the fastest peer a user would pick.
 
-For each selected registry case, size (the case's ``bench_shapes``: small, medium, large) and
-dtype, this times with ``time.perf_counter`` (a warm-up call first, then the median of repeats):
+Every workload (fastloss._peers.WORKLOADS: a loss at one shape, float32, value and gradient of
+the mean) is timed for fastloss (a plain call, and ``out=`` reusing one gradient buffer) and
+each installed peer - PyTorch written as a user writes it, JAX ``jit(value_and_grad)`` with the
+inputs on the device, scikit-learn's ``sklearn._loss`` with ``n_threads``, hand-vectorised
+NumPy - side by side in one process, with the same thread count for all:
 
-- fastloss ``value_and_grad`` (one fused kernel call),
-- the NumPy reference (``fastloss.reference``: value and gradient, float64, whole-array ops),
-- PyTorch CPU forward + backward of the reduced value (when torch is importable and the case
-  has a torch peer), with ``torch.set_num_threads`` set to fastloss's thread count,
-- scikit-learn's private ``sklearn._loss`` ``loss_gradient`` where it has the loss (per-sample
-  losses and gradients, no reduction scaling; the Huber delta is passed explicitly),
-
-and prints a comparison table with the ratios ``peer / fastloss`` and fastloss's effective
-throughput: the minimal bytes a value+grad call must move (every input array read once, the
-gradient written once) divided by its median time, next to the machine's memory bandwidth
-measured here with NumPy (a copy into a preallocated array, and a plain read). A "targets"
-section checks the performance goals of the issue. The same peers (``peers()``) drive the
-pytest-benchmark suite in ``benchmarks/``.
-
-    python -m fastloss bench --sizes small,medium --losses cross_entropy,huber --markdown
+- calls are interleaved (one call of each peer per round, medians over rounds) so that drift
+  in the machine's speed affects every peer alike; small workloads are also timed in a hot
+  loop, as a training loop calls them;
+- every row gives the fastest peer and fastloss's ratio to it (plain and ``out=``);
+- memory-bound rows give GB/s (inputs read once + gradient written once, over the time) and
+  its share of the copy bandwidth measured here with every thread on arrays at least 4x the
+  last-level cache; a row whose data fits in that cache says so, since a share above 100 %
+  then only means the data was cache-resident;
+- the targets of the performance issue are checked (MET / NOT MET);
+- a busy machine (load from other processes) is reported, and ratios are withheld rather than
+  printed misleadingly.
 """
 
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import os
+import re
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _config
-from ._registry import CASES
+from . import _config, _kernels
+from ._peers import WORKLOADS, Workload, shape_text
 
-SIZES = ("small", "medium", "large")
-DTYPES = {"float32": np.float32, "float64": np.float64}
-PEERS = ("fastloss", "fastloss-out", "numpy-ref", "torch", "sklearn")
-MODES = ("value", "value+grad")
-SEED = 0
+PEER_NAMES = ("torch", "jax", "sklearn", "numpy")
 
 
 # --------------------------------------------------------------------------------------------
-# Inputs
+# the machine
 
 
-def reduction_for(case) -> str:
-    """The reduction every peer is timed with: ``"mean"`` where the case has it."""
-    return "mean" if "mean" in case.reductions else case.reductions[-1]
-
-
-def make_inputs(case, size: str, dtype, seed: int = SEED):
-    """``(args, kwargs)`` of ``case`` at ``size`` (small/medium/large) in ``dtype``, without
-    sample weights, with the benchmark reduction in ``kwargs``."""
-    shape = case.bench_shapes[SIZES.index(size)]
-    args, kw = case.make(np.random.default_rng(seed), dtype, shape, False)
-    return args, {**kw, "reduction": reduction_for(case)}
-
-
-def _arrays(args, kw):
-    return [a for a in (*args, *kw.values()) if isinstance(a, np.ndarray)]
-
-
-def min_bytes(args, kw, mode: str = "value+grad", grad_args=(0,)) -> int:
-    """The fewest bytes a call must move: every input array read once, plus (value+grad) each
-    gradient, of its input's size, written once."""
-    n = sum(a.nbytes for a in _arrays(args, kw))
-    if mode == "value+grad":
-        n += sum(np.asarray(args[k]).nbytes for k in grad_args)
-    return n
-
-
-def select_cases(names=None):
-    """Registry cases selected by ``names`` (all when empty), in registry order: a name equal to
-    a case id selects that case; otherwise it is a glob over case ids (``"cross_entropy*"``
-    selects every cross-entropy variant) or a loss name (all cases of that loss)."""
-    if not names:
-        return list(CASES)
-    ids = {c.id for c in CASES}
-    chosen, unknown = set(), []
-    for name in names:
-        hit = {name} if name in ids else (
-            {c.id for c in CASES if fnmatch.fnmatchcase(c.id, name) or c.loss.__name__ == name})
-        if not hit:
-            unknown.append(name)
-        chosen |= hit
-    if unknown:
-        raise ValueError(f"unknown loss(es) {', '.join(unknown)}; known case ids: "
-                         f"{', '.join(c.id for c in CASES)}")
-    return [c for c in CASES if c.id in chosen]
-
-
-# --------------------------------------------------------------------------------------------
-# Peers
-
-
-def _torch():
+def last_level_cache() -> int:
+    """Bytes of the largest CPU cache (sysfs on Linux; 32 MiB when it cannot be read)."""
+    best = 0
+    base = "/sys/devices/system/cpu/cpu0/cache"
     try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError:
-        return None, None
-    return torch, F
+        for entry in os.listdir(base):
+            try:
+                with open(f"{base}/{entry}/size") as f:
+                    text = f.read().strip()
+            except OSError:
+                continue
+            unit = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+            best = max(best, int(text.rstrip("KMG")) * unit)
+    except OSError:
+        pass
+    return best or 32 * 2**20
 
 
-def _sklearn_loss():
-    try:
-        from sklearn._loss import loss as sk_loss
-    except ImportError:
+def bandwidth(threads: int, repeats: int = 5) -> dict:
+    """Copy (read + write) and read bandwidth in GB/s, every thread, warm buffers, arrays of
+    at least 4x the last-level cache (and 256 MiB)."""
+    nbytes = max(4 * last_level_cache(), 256 * 2**20)
+    n = nbytes // 4
+    src = np.ones(n, dtype=np.float32)
+    dst = np.zeros(n, dtype=np.float32)  # touched: no page faults in the timed copies
+    copies, reads = [], []
+    for _ in range(repeats + 1):
+        t0 = time.perf_counter()
+        _kernels.stream_copy(src, dst, threads)
+        t1 = time.perf_counter()
+        _kernels.stream_sum(src, threads)
+        t2 = time.perf_counter()
+        copies.append(t1 - t0)
+        reads.append(t2 - t1)
+    copy_t, read_t = np.median(copies[1:]), np.median(reads[1:])
+    return {"bytes": 4 * n, "copy": 2 * 4 * n / copy_t / 1e9, "read": 4 * n / read_t / 1e9,
+            "llc": last_level_cache()}
+
+
+def other_load() -> float | None:
+    """The 1-minute load average minus this process's own runnable thread, or None."""
+    if not hasattr(os, "getloadavg"):
         return None
-    return sk_loss
+    return max(0.0, os.getloadavg()[0] - 1.0)
 
 
-def torch_peer(case, args, kw, mode: str, threads: int):
-    """PyTorch CPU on the same memory (``torch.from_numpy``): forward under ``no_grad`` for
-    "value", forward + backward of the reduced value for "value+grad". ``None`` when torch is
-    missing or the case has no torch peer."""
-    torch, F = _torch()
-    if torch is None or case.torch is None:
-        return None
-    torch.set_num_threads(max(1, threads))
-    # F.kl_div(reduction="mean") warns about its semantics at every first call site
-    warnings.filterwarnings("ignore", message=".*'mean' divides the total loss", category=UserWarning)
-    dtype = np.asarray(args[0]).dtype
-
-    def tensor(v):
-        if not isinstance(v, np.ndarray):
-            return v
-        if v.dtype.kind == "f" and v.dtype != dtype:
-            v = v.astype(dtype)  # torch wants class weights etc. in the logits' dtype
-        return torch.from_numpy(np.ascontiguousarray(v))
-
-    tensors = [tensor(a) for a in args]
-    tkw = {k: tensor(v) for k, v in kw.items()}
-
-    if mode == "value":
-        def run():
-            with torch.no_grad():
-                return case.torch(F, *tensors, **tkw)
-        return run
-
-    for k in case.grad_args:
-        tensors[k] = tensors[k].detach().requires_grad_(True)
-    leaves = [tensors[k] for k in case.grad_args]
-
-    def run():
-        for leaf in leaves:
-            leaf.grad = None  # a fresh gradient each call, as fastloss returns a fresh array
-        out = case.torch(F, *tensors, **tkw)
-        (out if out.ndim == 0 else out.sum()).backward()
-        grads = tuple(leaf.grad for leaf in leaves)
-        return out.detach(), grads if len(grads) > 1 else grads[0]
-    return run
-
-
-# sklearn._loss class for each fastloss loss it has; its losses are per sample (no reduction)
-SKLEARN_LOSSES = {"cross_entropy": "HalfMultinomialLoss", "huber": "HuberLoss",
-                  "mse": "HalfSquaredError",
-                  "binary_cross_entropy_with_logits": "HalfBinomialLoss"}
-
-
-def sklearn_spec(case, args, kw):
-    """``(sklearn._loss class name, constructor kwargs)`` when scikit-learn has this case's loss
-    with this case's options, else ``None``. ``HalfMultinomialLoss``: cross-entropy with integer
-    labels and the classes last; ``HuberLoss``: delta passed explicitly (sklearn's estimators
-    set it from a quantile of the residuals); ``HalfSquaredError``: mse (half the squared
-    error); ``HalfBinomialLoss``: bce_with_logits."""
-    name = case.loss.__name__
-    if name not in SKLEARN_LOSSES or len(args) != 2:
-        return None
-    pred, target = (np.asarray(a) for a in args)
-    extra = {k for k in kw if k not in ("reduction", "sample_weight")}
-    if name == "cross_entropy":
-        if extra or pred.ndim != 2 or target.dtype.kind not in "iu":
-            return None
-        return SKLEARN_LOSSES[name], {"n_classes": pred.shape[1]}
-    if target.shape != pred.shape:
-        return None
-    if name == "huber" and extra <= {"delta"}:
-        return SKLEARN_LOSSES[name], {"delta": float(kw.get("delta", 1.0))}
-    if not extra:
-        return SKLEARN_LOSSES[name], {}
+def busy_reason(cpus: int) -> str | None:
+    """Why timings would be unreliable now (other processes keeping the CPUs busy), or None."""
+    load = other_load()
+    if load is not None and load > 0.25 * cpus:
+        return f"load average {load + 1:.2f} on {cpus} CPUs"
     return None
 
 
-def sklearn_peer(case, args, kw, mode: str, threads: int):
-    """scikit-learn's ``sklearn._loss`` (see ``sklearn_spec``) on the same data: its losses and
-    gradients are per sample (no mean scaling of the gradient); the reduced value is the mean
-    of the per-sample losses. ``None`` where sklearn is missing or lacks the loss."""
-    spec = sklearn_spec(case, args, kw)
-    sk = _sklearn_loss() if spec else None
-    if sk is None:
-        return None
-    cls, ctor = spec
-    obj = getattr(sk, cls)(**ctor)
-    pred = np.ascontiguousarray(args[0])
-    raw = pred if cls == "HalfMultinomialLoss" else pred.reshape(-1)
-    y = np.ascontiguousarray(args[1], dtype=pred.dtype).reshape(-1)
-    n_threads = max(1, threads)
-    if mode == "value":
-        return lambda: obj.loss(y, raw, None, None, n_threads).mean()
-
-    def run():
-        loss, grad = obj.loss_gradient(y, raw, None, None, None, n_threads)
-        return loss.mean(), grad
-    return run
-
-
-def peer(case, args, kw, mode: str, name: str, threads: int | None = None):
-    """A zero-argument callable running peer ``name`` (one of ``PEERS``) on this case in
-    ``mode``, or ``None`` where that peer is unavailable. The NumPy reference always computes
-    value and gradient, so it is a peer of "value+grad" only."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if threads is None:
-        threads = _config.get_num_threads()
-    if name == "fastloss":
-        if mode == "value":
-            return lambda: case.loss(*args, **kw)
-        return lambda: case.loss.value_and_grad(*args, **kw)
-    if name == "fastloss-out":  # the gradient written into one reused buffer (out=)
-        if mode == "value":
-            return None
-        out = case.loss.value_and_grad(*args, **kw)[1]
-        return lambda: case.loss.value_and_grad(*args, out=out, **kw)
-    if name == "numpy-ref":
-        return (lambda: case.reference(*args, **kw)) if mode == "value+grad" else None
-    if name == "torch":
-        return torch_peer(case, args, kw, mode, threads)
-    if name == "sklearn":
-        return sklearn_peer(case, args, kw, mode, threads)
-    raise ValueError(f"peer must be one of {PEERS}, got {name!r}")
-
-
-def peers(case, args, kw, mode: str = "value+grad", threads: int | None = None) -> dict:
-    """``{peer name: callable}`` for every peer available for this case and mode."""
-    out = {name: peer(case, args, kw, mode, name, threads) for name in PEERS}
-    return {k: v for k, v in out.items() if v is not None}
-
-
 # --------------------------------------------------------------------------------------------
-# Timing
+# timing
 
 
-def time_call(fn, repeats: int, budget: float = 2.0) -> float:
-    """Median seconds per call of ``fn``: one warm-up call, then ``repeats`` timed samples,
-    fewer when a call is so slow that they would exceed ``budget`` seconds (at least one). A
-    warm-up call that alone takes longer than ``budget`` is the only one (its time is returned):
-    this keeps the NumPy reference at large sizes to a single call. Calls faster than 0.2 ms
-    are looped within a sample to be above the timer's noise."""
-    t0 = time.perf_counter()
-    fn()
-    warm = time.perf_counter() - t0
-    if warm > budget:
-        return warm
-    inner = 1 if warm >= 2e-4 else int(np.ceil(2e-4 / max(warm, 1e-7)))
-    repeats = max(1, min(repeats, int(budget / max(warm * inner, 1e-9))))
-    samples = []
-    for _ in range(repeats):
+def time_interleaved(calls: dict, rounds: int, budget: float) -> dict:
+    """``{name: [seconds per call, one per round]}``: each round calls every function once
+    (after one warm-up call each, which also compiles JAX). A function whose warm-up took more
+    than ``budget`` gets at most 2 rounds."""
+    warm = {}
+    for name, fn in calls.items():
         t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    return float(np.median(samples))
+        fn()
+        warm[name] = time.perf_counter() - t0
+    times = {name: [] for name in calls}
+    names = list(calls)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            if warm[name] > budget and len(times[name]) >= 2:
+                continue
+            t0 = time.perf_counter()
+            calls[name]()
+            times[name].append(time.perf_counter() - t0)
+    return times
 
 
-def measure_bandwidth(mib: int = 512, repeats: int = 5) -> dict:
-    """The machine's memory bandwidth seen by NumPy, in GB/s (1e9 bytes/s): ``copy`` is
-    ``np.copyto`` of a ``mib`` MiB float32 array into a preallocated (already touched) one,
-    counted as read + write; ``read`` is ``arr.sum()``. Medians of ``repeats``."""
-    n = max(1, mib * 2**20 // 4)
-    src = np.ones(n, dtype=np.float32)
-    dst = np.zeros_like(src)
-    copy_t = time_call(lambda: np.copyto(dst, src), repeats, budget=60)
-    read_t = time_call(src.sum, repeats, budget=60)
-    return {"mib": mib, "copy": 2 * src.nbytes / copy_t / 1e9, "read": src.nbytes / read_t / 1e9}
+def time_hot(calls: dict, min_loop: float = 0.05, repeats: int = 5) -> dict:
+    """``{name: [seconds per call in each repeat]}`` of a hot loop: each repeat runs a function
+    back to back for at least ``min_loop`` seconds, as a training loop calls it; repeats are
+    interleaved across functions."""
+    loops = {}
+    for name, fn in calls.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        one = max(time.perf_counter() - t0, 1e-7)
+        loops[name] = max(1, int(min_loop / one))
+    times = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            k = loops[name]
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            times[name].append((time.perf_counter() - t0) / k)
+    return times
 
 
-# --------------------------------------------------------------------------------------------
-# The comparison
+def fastloss_calls(w: Workload, args, kw) -> dict:
+    """fastloss's plain call and its ``out=`` call (one reused gradient buffer)."""
+    calls = {"fastloss": lambda: w.loss.value_and_grad(*args, **kw)}
+    buf = np.empty_like(args[0])
+    calls["fastloss out="] = lambda: w.loss.value_and_grad(*args, out=buf, **kw)
+    return calls
+
+
+def peer_calls(w: Workload, args, kw, threads: int, wanted=PEER_NAMES) -> dict:
+    out = {}
+    for name in wanted:
+        factory = w.peers.get(name)
+        fn = factory(args, kw, threads) if factory else None
+        if fn is not None:
+            out[name] = fn
+    return out
 
 
 @dataclass
 class Row:
-    case: str
-    loss: str
-    size: str
-    shape: tuple
-    dtype: str
-    bytes: int  # minimal bytes moved by a value+grad call
-    times: dict = field(default_factory=dict)  # peer -> median seconds (value+grad)
-    errors: dict = field(default_factory=dict)  # peer -> message
-    t1: float | None = None  # fastloss value+grad, 1 thread (thread scaling, large float32)
-    t2: float | None = None  # the same with 2 threads
+    workload: str
+    mode: str  # "interleaved" or "hot loop"
+    times: dict = field(default_factory=dict)  # name -> list of seconds
+    nbytes: int = 0  # inputs read once + gradient written once
+    memory_bound: bool = False
 
-    @property
-    def gbs(self) -> float | None:
-        """Throughput of fastloss writing into a reused buffer (out=), else of plain calls."""
-        t = self.times.get("fastloss-out") or self.times.get("fastloss")
-        return self.bytes / t / 1e9 if t else None
+    def median(self, name):
+        t = self.times.get(name)
+        return float(np.median(t)) if t else None
 
-    def ratio(self, peer: str, base: str = "fastloss") -> float | None:
-        t, f = self.times.get(peer), self.times.get(base)
-        return t / f if t and f else None
+    def fastest_peer(self):
+        peers = [(self.median(p), p) for p in PEER_NAMES if self.times.get(p)]
+        return min(peers) if peers else (None, None)
+
+    def ratio(self, name="fastloss"):
+        t_peer, _ = self.fastest_peer()
+        t = self.median(name)
+        return t_peer / t if t_peer and t else None
+
+    def gbs(self):
+        t = self.median("fastloss out=") or self.median("fastloss")
+        return self.nbytes / t / 1e9 if t else None
 
 
-def run(cases, sizes, dtypes, repeats: int, threads: int, budget: float = 2.0,
-        scaling: bool = False, log=None):
-    """Time value+grad of every (case, size, dtype) against its peers; a list of ``Row``. With
-    ``scaling``, large float32 rows also time fastloss with 1 and with 2 threads (``Row.t1``,
-    ``Row.t2``) on the same inputs."""
-    rows = []
-    for case in cases:
-        for size in sizes:
-            for dname in dtypes:
-                args, kw = make_inputs(case, size, DTYPES[dname])
-                row = Row(case.id, case.loss.__name__, size, np.asarray(args[0]).shape, dname,
-                          min_bytes(args, kw, grad_args=case.grad_args))
-                for name, fn in peers(case, args, kw, "value+grad", threads).items():
-                    try:
-                        row.times[name] = time_call(fn, repeats, budget)
-                    except Exception as e:  # a peer that cannot run this case
-                        row.errors[name] = f"{type(e).__name__}: {e}"
-                if scaling and size == "large" and dname == "float32":
-                    row.t1, row.t2 = _thread_scaling(case, args, kw, repeats, budget)
-                rows.append(row)
-                if log:
-                    log(row)
-                del args, kw
+def measure(w: Workload, threads: int, rounds: int, budget: float, wanted=PEER_NAMES,
+            seed: int = 0) -> list:
+    """The rows of one workload: interleaved, plus a hot loop for small workloads."""
+    args, kw = w.make(np.random.default_rng(seed), np.float32, w.shape)
+    kw = {"reduction": "mean", **kw}
+    calls = {**fastloss_calls(w, args, kw), **peer_calls(w, args, kw, threads, wanted)}
+    nbytes = sum(a.nbytes for a in args if isinstance(a, np.ndarray)) + args[0].nbytes
+    rows = [Row(w.name, "interleaved", time_interleaved(calls, rounds, budget), nbytes,
+                w.memory_bound)]
+    if w.spread:  # steady latency of plain calls: 7 in a row
+        rows[0].times["fastloss"] = [_time_once(calls["fastloss"]) for _ in range(7)]
+    if w.hot:
+        rows.append(Row(w.name, "hot loop", time_hot(calls), nbytes, False))
     return rows
 
 
-def _thread_scaling(case, args, kw, repeats: int, budget: float):
-    """fastloss value+grad seconds with 1 and with 2 threads."""
+def _time_once(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def thread_scaling(w: Workload, threads: int, rounds: int = 5) -> tuple | None:
+    """fastloss seconds with 1 thread and with ``threads`` (interleaved), or None."""
+    if threads < 2:
+        return None
+    args, kw = w.make(np.random.default_rng(0), np.float32, w.shape)
     saved = _config.THREADS[0]
-    ts = []
-    try:
-        for n in (1, 2):
-            _config.set_num_threads(n)
-            ts.append(time_call(lambda: case.loss.value_and_grad(*args, **kw), repeats, budget))
-    finally:
-        _config.THREADS[0] = saved
-    return ts
+
+    def with_threads(n):
+        def run():
+            _config.THREADS[0] = n
+            try:
+                return w.loss.value_and_grad(*args, **kw)
+            finally:
+                _config.THREADS[0] = saved
+        return run
+    t = time_interleaved({"1": with_threads(1), "n": with_threads(threads)}, rounds, 10.0)
+    return float(np.median(t["1"])), float(np.median(t["n"]))
+
+
+def inplace_peak(shape=(8192, 32000)) -> dict:
+    """Peak memory NumPy allocates during ``cross_entropy.grad(x, y, out=x)``, as a share of
+    ``x`` (tracemalloc sees every NumPy allocation)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = rng.integers(0, shape[1], size=shape[0])
+    from . import multiclass
+
+    multiclass.cross_entropy.grad(x[:2], y[:2], out=x[:2])  # imports, caches
+    tracemalloc.start()
+    multiclass.cross_entropy.grad(x, y, out=x)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"shape": shape, "peak": peak, "share": peak / x.nbytes}
 
 
 # --------------------------------------------------------------------------------------------
-# Output
+# output
 
 
 def fmt_time(s) -> str:
@@ -359,252 +258,228 @@ def fmt_time(s) -> str:
     return f"{s:.2f} s"
 
 
-def _fmt_ratio(r) -> str:
-    return "—" if r is None else f"{r:.1f}x"
+def _ratio(r, busy) -> str:
+    if r is None:
+        return "—"
+    return "busy" if busy else f"{r:.1f}x"
 
 
-COLUMNS = ("loss", "shape", "dtype", "fastloss v+g", "fl out=", "NumPy ref", "torch f+b",
-           "sklearn", "ref/fl", "torch/fl", "torch/out", "skl/fl", "GB/s", "% bw")
+COLUMNS = ("workload (float32, value+grad)", "fastloss", "out=", "torch", "jax", "sklearn",
+           "numpy", "fastest peer", "plain vs it", "out= vs it", "GB/s", "% copy bw")
 
 
-def table_cells(rows, bandwidth: float | None) -> list:
+def table(rows, bw: dict | None, busy: bool, markdown: bool = False) -> str:
     cells = []
     for r in rows:
-        g = r.gbs
-        cells.append([
-            r.case, str(tuple(r.shape)), r.dtype,
-            fmt_time(r.times.get("fastloss")), fmt_time(r.times.get("fastloss-out")),
-            fmt_time(r.times.get("numpy-ref")),
-            fmt_time(r.times.get("torch")), fmt_time(r.times.get("sklearn")),
-            _fmt_ratio(r.ratio("numpy-ref")), _fmt_ratio(r.ratio("torch")),
-            _fmt_ratio(r.ratio("torch", "fastloss-out")), _fmt_ratio(r.ratio("sklearn")),
-            "—" if g is None else f"{g:.1f}",
-            "—" if g is None or not bandwidth else f"{100 * g / bandwidth:.0f}%",
-        ])
-    return cells
-
-
-def format_table(rows, bandwidth: float | None, markdown: bool = False) -> str:
-    cells = table_cells(rows, bandwidth)
+        t_peer, peer = r.fastest_peer()
+        g = r.gbs() if r.memory_bound else None
+        pct = "—"
+        if g is not None and bw:
+            pct = f"{100 * g / bw['copy']:.0f}%"
+            if r.nbytes < bw["llc"]:
+                pct += " (in cache)"
+        name = r.workload + (" hot loop" if r.mode == "hot loop" else "")
+        cells.append([name, fmt_time(r.median("fastloss")), fmt_time(r.median("fastloss out=")),
+                      *(fmt_time(r.median(p)) for p in PEER_NAMES),
+                      f"{peer} {fmt_time(t_peer)}" if peer else "—",
+                      _ratio(r.ratio("fastloss"), busy), _ratio(r.ratio("fastloss out="), busy),
+                      "—" if g is None else f"{g:.1f}", pct])
     if markdown:
-        lines = ["| " + " | ".join(COLUMNS) + " |",
-                 "|" + "|".join(["---"] * 3 + ["---:"] * (len(COLUMNS) - 3)) + "|"]
-        lines += ["| " + " | ".join(c) + " |" for c in cells]
-        return "\n".join(lines)
+        lines = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
+        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells])
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
               for i, h in enumerate(COLUMNS)]
-
-    def line(values):
-        return "  ".join(v.ljust(w) if i < 3 else v.rjust(w)
-                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
-    return "\n".join([line(COLUMNS), line(["-" * w for w in widths])] + [line(c) for c in cells])
+    fmt = lambda vals: "  ".join(v.ljust(w) if i == 0 else v.rjust(w)  # noqa: E731
+                                 for i, (v, w) in enumerate(zip(vals, widths)))
+    return "\n".join([fmt(COLUMNS), fmt(["-" * w for w in widths])] + [fmt(c) for c in cells])
 
 
-def _find(rows, names, shape, dtype="float32"):
-    """The row of the first case named ``names`` (its id, else its loss name) at ``shape``."""
-    for key in ("case", "loss"):
-        for name in names:
-            for r in rows:
-                if getattr(r, key) == name and tuple(r.shape) == tuple(shape) and r.dtype == dtype:
-                    return r
-    return None
+def _find(rows, workload, mode="interleaved"):
+    return next((r for r in rows if r.workload == workload and r.mode == mode), None)
 
 
-def _status(ok) -> str:
-    return "MET" if ok else "NOT MET"
-
-
-def targets(rows, bandwidth: float | None, scaling_measured: bool = True) -> list:
-    """The performance goals of the issue, as (description, measured, status) lines."""
+def targets(rows, bw: dict | None, inplace: dict | None) -> list:
+    """The issue's targets as ``(target, measured, MET / NOT MET / —)``."""
     out = []
 
-    def vs_torch(what, names, shape, min_ratio, min_bw=None):
-        r = _find(rows, names, shape)
-        if r is None or r.ratio("torch") is None:
-            if r is None:
-                why = "not measured"
-            elif "torch" in r.errors:
-                why = "torch failed"
-            else:
-                why = "torch not installed" if _torch()[0] is None else "no torch peer"
-            out.append((what, why, "—"))
+    def vs_peer(label, workload, need, mode="interleaved", use="fastloss"):
+        r = _find(rows, workload, mode)
+        if r is None or r.ratio(use) is None:
+            out.append((label, "not measured (no peer installed or not selected)", "—"))
+            return None
+        got = r.ratio(use)
+        t_peer, peer = r.fastest_peer()
+        out.append((label, f"{got:.2f}x {peer}", "MET" if got >= need else "NOT MET"))
+        return got
+
+    def vs_bound(label, workload, need_pct):
+        r = _find(rows, workload)
+        if r is None or not bw or r.gbs() is None:
+            out.append((label, "not measured", "—"))
             return
-        pct = 100 * r.gbs / bandwidth if bandwidth else None
-        ratio, how = r.ratio("torch"), "plain call"
-        if r.ratio("torch", "fastloss-out") is not None:
-            ratio, how = r.ratio("torch", "fastloss-out"), "out= buffer"
-        ok = ratio >= min_ratio and (min_bw is None or (pct is not None and pct >= min_bw))
-        got = f"{ratio:.1f}x torch ({how}; plain call {r.ratio('torch'):.1f}x)"
-        if min_bw is not None:
-            got += f", {r.gbs:.1f} GB/s = {pct:.0f}% bw" if pct is not None else ", bw unknown"
-        out.append((what, got, _status(ok)))
+        pct = 100 * r.gbs() / bw["copy"]
+        out.append((label, f"{pct:.0f}% of {bw['copy']:.1f} GB/s",
+                    "MET" if pct >= need_pct else "NOT MET"))
 
-    vs_torch("cross_entropy v+g f32 (4096, 32000): >= 8x torch f+b, >= 60% bw",
-             ["cross_entropy"], (4096, 32000), 8, 60)
-    vs_torch("cross_entropy v+g f32 (4096, 1000): >= 3x torch f+b",
-             ["cross_entropy"], (4096, 1000), 3)
-    vs_torch("cross_entropy v+g f32 (64, 10): >= 5x torch f+b per call",
-             ["cross_entropy"], (64, 10), 5)
-    for name in ("huber", "mse", "binary_cross_entropy_with_logits"):
-        if any(c.loss.__name__ == name for c in CASES):
-            vs_torch(f"{name} v+g f32 1e7: >= 2x torch f+b, >= 70% bw",
-                     [name], (10_000_000,), 2, 70)
-        else:
-            out.append((f"{name} v+g f32 1e7", "loss not in the registry", "—"))
-
-    large = [r for r in rows if r.size == "large"]
-    if not large:
-        out.append(("every loss >= 10x NumPy reference at the large size", "not measured", "—"))
-    for r in large:
-        ratio = r.ratio("numpy-ref")
-        out.append((f"{r.case} {r.dtype} large: >= 10x NumPy reference",
-                    "not measured" if ratio is None else f"{ratio:.1f}x",
-                    "—" if ratio is None else _status(ratio >= 10)))
-    scaled = [r for r in rows if r.t1 and r.t2]
-    if not scaled:
-        out.append(("2 threads vs 1 (large, f32 v+g): >= 1.6x",
-                    "not measured" if scaling_measured else "skipped (one CPU)", "—"))
-    for r in scaled:
-        out.append((f"{r.case} large f32: 2 threads vs 1 >= 1.6x", f"{r.t1 / r.t2:.2f}x",
-                    _status(r.t1 / r.t2 >= 1.6)))
+    for use in ("fastloss", "fastloss out="):
+        vs_peer(f"cross_entropy (64, 10) hot loop, {use}: >= 3x the fastest peer",
+                "cross_entropy (64, 10)", 3, "hot loop", use)
+    for name in ("mse (1000,)", "huber (1000,)", "binary_cross_entropy_with_logits (1000,)"):
+        vs_peer(f"{name} hot loop: >= 3x the fastest peer", name, 3, "hot loop")
+    vs_peer("cross_entropy (4096, 1000): >= 4x the fastest peer", "cross_entropy (4096, 1000)", 4)
+    vs_peer("cross_entropy (4096, 32000) plain: >= 6x", "cross_entropy (4096, 32000)", 6)
+    vs_peer("cross_entropy (4096, 32000) out=: >= 8x", "cross_entropy (4096, 32000)", 8,
+            use="fastloss out=")
+    vs_bound("cross_entropy (4096, 32000): >= 80% of the copy bound",
+             "cross_entropy (4096, 32000)", 80)
+    for name in ("mse", "mae", "huber", "hinge"):
+        vs_bound(f"{name} 1e8 out=: >= 85% of the copy bound", f"{name} 1e8", 85)
+    for name in ("huber 1e7", "mse 1e7"):
+        vs_peer(f"{name} plain: >= 2.5x the fastest peer", name, 2.5)
+        r = _find(rows, name)
+        if r is not None and len(r.times.get("fastloss", [])) >= 7:
+            t = r.times["fastloss"]
+            spread = max(t) / min(t)
+            out.append((f"{name} plain, 7 calls: max <= 1.5x min",
+                        f"min {fmt_time(min(t))} / median {fmt_time(np.median(t))} / "
+                        f"max {fmt_time(max(t))} ({spread:.2f}x)",
+                        "MET" if spread <= 1.5 else "NOT MET"))
+    for name in ("binary_cross_entropy_with_logits 1e7", "focal 1e7", "log_cosh 1e7",
+                 "kl_div (4096, 1000)", "distillation (4096, 1000)",
+                 "multi_margin (4096, 1000)", "dice (16, 4, 256, 256)"):
+        vs_peer(f"{name}: >= 3x the fastest peer", name, 3)
+    vs_peer("ctc (32, 200, 80), S = 40: >= 2x PyTorch", "ctc (32, 200, 80)", 2)
+    if inplace is None:
+        out.append(("cross_entropy.grad(x, y, out=x): peak extra memory <= 1% of x",
+                    "not measured", "—"))
+    else:
+        out.append((f"cross_entropy.grad(x, y, out=x) {inplace['shape']}: peak extra memory "
+                    "<= 1% of x", f"{inplace['peak'] / 2**20:.1f} MiB = "
+                    f"{100 * inplace['share']:.2f}%", "MET" if inplace["share"] <= 0.01
+                    else "NOT MET"))
     return out
 
 
-def plot(rows, bandwidth: dict | None, path: str) -> str | None:
-    """Throughput (GB/s) vs bytes moved, per loss, for fastloss; ``None`` if matplotlib is
-    missing, else the path written."""
+def select(names=(), groups=()) -> list:
+    """Workloads by loss name (every shape of that loss), by exact workload name, or by group;
+    all of them when nothing is given."""
+    if not names and not groups:
+        return list(WORKLOADS)
+    chosen = [w for w in WORKLOADS
+              if w.loss.__name__ in names or w.name in names or set(groups) & set(w.groups)]
+    known = {w.loss.__name__ for w in WORKLOADS} | {w.name for w in WORKLOADS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown loss or workload {', '.join(unknown)}; losses with "
+                         f"workloads: {', '.join(sorted({w.loss.__name__ for w in WORKLOADS}))}")
+    return chosen
+
+
+def _versions() -> str:
+    from . import __version__, _peers
+
+    parts = [f"fastloss {__version__}", f"numpy {np.__version__}"]
+    for name, mod in (("torch", _peers.torch_module()), ("jax", _peers.jax_module())):
+        parts.append(f"{name} {mod.__version__}" if mod else f"{name}: not installed")
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    from matplotlib.lines import Line2D
-
-    fig, ax = plt.subplots(figsize=(11, 6))
-    colors = plt.get_cmap("tab20").colors
-    styles = {"float32": ("-", "o"), "float64": ("--", "s")}
-    handles = []
-    for i, cid in enumerate(dict.fromkeys(r.case for r in rows)):
-        color = colors[i % len(colors)]
-        for dname, (ls, marker) in styles.items():
-            pts = sorted((r.bytes, r.gbs) for r in rows
-                         if r.case == cid and r.dtype == dname and r.gbs)
-            if pts:
-                ax.plot(*zip(*pts), ls=ls, marker=marker, color=color, markersize=4)
-        handles.append(Line2D([], [], color=color, marker="o", label=cid))
-    handles += [Line2D([], [], color="gray", ls=ls, marker=m, label=d)
-                for d, (ls, m) in styles.items()]
-    if bandwidth:
-        handles.append(ax.axhline(bandwidth["copy"], color="k", lw=1.5,
-                                  label=f"NumPy copy (read+write) {bandwidth['copy']:.1f} GB/s"))
-        handles.append(ax.axhline(bandwidth["read"], color="gray", lw=1, ls=":",
-                                  label=f"NumPy read (sum) {bandwidth['read']:.1f} GB/s"))
-    ax.set_xscale("log")
-    ax.set_xlabel("minimal bytes moved per value+grad call (inputs read + gradient written)")
-    ax.set_ylabel("effective throughput (GB/s)")
-    ax.set_title(f"fastloss value+grad throughput ({_config.get_num_threads()} threads)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def _csv(value: str) -> list:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _versions(threads: int) -> str:
-    torch, _ = _torch()
-    sk = _sklearn_loss()
-    parts = [f"threads {threads}", f"numpy {np.__version__}"]
-    parts.append(f"torch {torch.__version__}" if torch else "torch: not installed (skipped)")
-    if sk is not None:
         import sklearn
         parts.append(f"scikit-learn {sklearn.__version__}")
-    else:
-        parts.append("scikit-learn: not installed (skipped)")
+    except ImportError:
+        parts.append("scikit-learn: not installed")
     return ", ".join(parts)
+
+
+def report(workloads, threads: int, rounds: int, budget: float, markdown: bool, *,
+           wanted=PEER_NAMES, scaling: bool = True, inplace: bool = True,
+           out=None) -> list:
+    """Measure and print (to ``out``, default stdout); returns the rows."""
+    out = out or sys.stdout
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    busy_before = busy_reason(cpus)
+    print(f"{_versions()}; {threads} threads for every peer, {cpus} CPUs available", file=out)
+    bw = None
+    if any(w.memory_bound for w in workloads):
+        bw = bandwidth(threads)
+        print(f"copy bandwidth {bw['copy']:.1f} GB/s (read + write), read {bw['read']:.1f} GB/s: "
+              f"{threads} threads, {bw['bytes'] / 2**20:.0f} MiB arrays, last-level cache "
+              f"{bw['llc'] / 2**20:.0f} MiB", file=out)
+    rows = []
+    for w in workloads:
+        print(f"  timing {w.name}", file=sys.stderr, flush=True)
+        rows += measure(w, threads, rounds, budget, wanted)
+    busy = busy_before or busy_reason(cpus)
+    print(file=out)
+    print(table(rows, bw, bool(busy), markdown), file=out)
+    spread = [r for r in rows if len(r.times.get("fastloss", [])) >= 7 and r.mode == "interleaved"]
+    for r in spread:
+        t = r.times["fastloss"]
+        print(f"{r.workload}, 7 plain calls in a row: min {fmt_time(min(t))}, median "
+              f"{fmt_time(np.median(t))}, max {fmt_time(max(t))}", file=out)
+    if scaling and threads > 1:
+        for w in workloads:
+            if w.name in ("cross_entropy (4096, 1000)", "binary_cross_entropy_with_logits 1e7",
+                          "dice (16, 4, 256, 256)"):
+                t1, tn = thread_scaling(w, threads)
+                print(f"{w.name}: 1 thread {fmt_time(t1)}, {threads} threads {fmt_time(tn)}: "
+                      f"{t1 / tn:.2f}x", file=out)
+    ip = inplace_peak() if inplace else None
+    print(file=out)
+    if busy:
+        print(f"machine busy ({busy}): ratios withheld, timings unreliable; rerun on a quiet "
+              "machine", file=out)
+    else:
+        print("targets:", file=out)
+        lines = targets(rows, bw, ip)
+        width = max(len(t[0]) for t in lines)
+        for what, got, status in lines:
+            print(f"  {what:<{width}}  {got:<40}  {status}", file=out)
+    return rows
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m fastloss bench", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="small,medium,large",
-                        help="comma-separated subset of small,medium,large (default: all)")
-    parser.add_argument("--dtypes", default="float32,float64",
-                        help="comma-separated subset of float32,float64 (default: both)")
-    parser.add_argument("--losses", default="",
-                        help="comma-separated case ids, globs over them ('cross_entropy*') or "
-                             "loss names (default: every case)")
+        prog="python -m fastloss bench",
+        description="Time fastloss against PyTorch, JAX, scikit-learn and hand-vectorised "
+                    "NumPy (whichever are installed) on float32 value+gradient workloads, "
+                    "side by side with the same thread count, and check the performance "
+                    "targets.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--losses", default="", metavar="NAMES",
+                        help="comma-separated loss names (every workload of that loss, e.g. "
+                             "cross_entropy) or workload names; empty: all")
+    parser.add_argument("--group", choices=("all", "quick", "main"), default="all",
+                        help="a predefined set of workloads (quick: small shapes only)")
+    parser.add_argument("--peers", default=",".join(PEER_NAMES),
+                        help="comma-separated peers to time")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads for fastloss, torch and sklearn (default: fastloss's)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per measurement")
+                        help="threads for fastloss and every peer; fewer than the CPUs pins "
+                             "the process to that many CPUs (default: all CPUs)")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds per workload")
     parser.add_argument("--budget", type=float, default=2.0,
-                        help="seconds per measurement; slow peers get fewer repeats (>= 1)")
-    parser.add_argument("--bandwidth-mib", type=int, default=512,
-                        help="array size for the bandwidth measurement (default 512 MiB)")
-    parser.add_argument("--plot", default="fastloss-bench.png", metavar="PATH",
-                        help="throughput plot (needs matplotlib; default fastloss-bench.png)")
-    parser.add_argument("--no-plot", action="store_true", help="skip the plot")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+                        help="seconds: a call slower than this gets only 2 rounds")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     opts = parser.parse_args(argv)
-
-    sizes, dtypes = _csv(opts.sizes), _csv(opts.dtypes)
-    bad = [s for s in sizes if s not in SIZES] + [d for d in dtypes if d not in DTYPES]
-    if bad or not sizes or not dtypes:
-        parser.error(f"unknown or missing size/dtype: {', '.join(bad) or '(empty)'}")
-    if opts.repeats < 1:
-        parser.error("--repeats must be >= 1")
+    # commas inside a shape "(4096, 1000)" do not separate names
+    names = [n.strip() for n in re.split(r",(?![^()]*\))", opts.losses) if n.strip()]
+    wanted = tuple(p.strip() for p in opts.peers.split(",") if p.strip())
+    if set(wanted) - set(PEER_NAMES):
+        parser.error(f"unknown peers {sorted(set(wanted) - set(PEER_NAMES))}")
     try:
-        cases = select_cases(_csv(opts.losses))
+        workloads = select(names, () if opts.group == "all" else (opts.group,))
     except ValueError as e:
         parser.error(str(e))
-    if opts.threads is not None and opts.threads < 1:
+    if opts.rounds < 1:
+        parser.error("--rounds must be >= 1")
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    threads = opts.threads or (len(cpus) if cpus else _config.get_num_threads())
+    if threads < 1:
         parser.error("--threads must be >= 1")
+    if cpus and threads < len(cpus):
+        os.sched_setaffinity(0, cpus[:threads])  # every peer then sees `threads` CPUs
     saved = _config.THREADS[0]
+    _config.set_num_threads(threads)
     try:
-        if opts.threads is not None:
-            _config.set_num_threads(opts.threads)
-        return _report(opts, sizes, dtypes, cases)
+        report(workloads, threads, opts.rounds, opts.budget, opts.markdown, wanted=wanted)
     finally:
         _config.THREADS[0] = saved
-
-
-def _report(opts, sizes, dtypes, cases) -> int:
-    threads = _config.get_num_threads()
-
-    load = ", load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
-    print(f"fastloss bench: {_versions(threads)}, CPUs {os.cpu_count()}{load}")
-    bw = measure_bandwidth(opts.bandwidth_mib)
-    print(f"measured bandwidth ({bw['mib']} MiB float32): copy (read+write) {bw['copy']:.1f} GB/s, "
-          f"read (sum) {bw['read']:.1f} GB/s")
-    print("times: median per value+grad call; ratios: peer time / fastloss time; GB/s: inputs "
-          "read once + gradient written once / fastloss time; % bw: of the copy bandwidth")
-    print("sklearn: sklearn._loss per-sample loss_gradient (no mean scaling of the gradient)")
-    print(flush=True)
-
-    scaling = (os.cpu_count() or 1) >= 2
-    rows = run(cases, sizes, dtypes, opts.repeats, threads, opts.budget, scaling,
-               log=lambda r: print(f"  measured {r.case} {r.shape} {r.dtype}", file=sys.stderr,
-                                   flush=True))
-    print(format_table(rows, bw["copy"], opts.markdown))
-    errors = [(r, p, m) for r in rows for p, m in r.errors.items()]
-    for r, p, m in errors:
-        print(f"note: {p} failed on {r.case} {r.shape} {r.dtype}: {m}")
-
-    print()
-    print("targets (float32 unless stated):")
-    tg = targets(rows, bw["copy"], scaling)
-    width = max(len(t[0]) for t in tg)
-    for what, got, status in tg:
-        print(f"  {what:<{width}}  {got:>32}  {status}")
-
-    if not opts.no_plot:
-        path = plot(rows, bw, opts.plot)
-        print()
-        print(f"plot: {path}" if path else "plot: skipped (matplotlib is not installed)")
     return 0

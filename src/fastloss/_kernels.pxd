@@ -17,6 +17,12 @@ cdef extern from "fastloss.h" nogil:
     int fl_default_threads()
     void fl_install_fork_guard()
     int fl_teams_available()
+
+cdef extern from "parallel.h" nogil:
+    void fl_stream_copy(int64_t, const float*, float*, int)
+    double fl_stream_sum(int64_t, const float*, int)
+
+cdef extern from "fastloss.h" nogil:
     int fl_have_openmp()
     const char* fl_simd_path()
     int fl_have_libmvec()

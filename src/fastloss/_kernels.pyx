@@ -35,6 +35,25 @@ def have_libmvec():
     return bool(fl_have_libmvec())
 
 
+def stream_copy(src, dst, int n_threads):
+    """dst[:] = src[:] for float32 arrays of one size, with n_threads (a bandwidth probe)."""
+    cdef int64_t n = _size(src)
+    cdef char* ps = _arr(src, cnp.NPY_FLOAT32, n, False)
+    cdef char* pd = _arr(dst, cnp.NPY_FLOAT32, n, True)
+    with nogil:
+        fl_stream_copy(n, <float*>ps, <float*>pd, n_threads)
+
+
+def stream_sum(src, int n_threads):
+    """Sum of a float32 array with n_threads (a bandwidth probe)."""
+    cdef int64_t n = _size(src)
+    cdef char* ps = _arr(src, cnp.NPY_FLOAT32, n, False)
+    cdef double total
+    with nogil:
+        total = fl_stream_sum(n, <float*>ps, n_threads)
+    return total
+
+
 cdef inline char* _arr(object a, int typenum, Py_ssize_t size, bint writable) except? NULL:
     """Data pointer of an array prepared by the Python layer (None gives NULL). The checks are
     cheap and keep a wrong call from reading or writing out of bounds."""
