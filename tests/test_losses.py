@@ -4,7 +4,6 @@ NumPy reference, finite differences, PyTorch (when installed), thread counts and
 import numpy as np
 import pytest
 
-import fastloss as fl
 from fastloss._registry import CASES
 
 from conftest import tol

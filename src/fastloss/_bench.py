@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _config, _kernels
-from ._peers import WORKLOADS, Workload, shape_text
+from ._peers import WORKLOADS, Workload
 
 PEER_NAMES = ("torch", "jax", "sklearn", "numpy")
 
