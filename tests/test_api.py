@@ -123,3 +123,68 @@ def test_reference_is_reachable_from_the_package():
 
     value, grad = fastloss.reference.mse(np.ones(2), np.zeros(2))
     assert value == 1.0 and list(grad) == [1.0, 1.0]
+
+
+DOORS = [(fl.mse, {}), (fl.mae, {}), (fl.log_cosh, {}), (fl.huber, {"delta": 0.7}),
+         (fl.smooth_l1, {"beta": 0.3}), (fl.hinge, {}), (fl.squared_hinge, {}),
+         (fl.binary_cross_entropy_with_logits, {"label_smoothing": 0.1}),
+         (fl.cross_entropy, {"label_smoothing": 0.2, "temperature": 1.5, "ignore_index": 2})]
+
+
+def _door_inputs(loss, dtype, rng):
+    if loss is fl.cross_entropy:
+        return rng.standard_normal((40, 7)).astype(dtype), rng.integers(0, 7, 40)
+    x = rng.standard_normal(300).astype(dtype)
+    if loss in (fl.hinge, fl.squared_hinge):
+        return x, rng.choice(np.array([-1.0, 1.0], dtype=dtype), 300)
+    if loss is fl.binary_cross_entropy_with_logits:
+        return x, rng.integers(0, 2, 300).astype(dtype)
+    return x, rng.standard_normal(300).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("loss,kw", DOORS, ids=[f.__name__ for f, _ in DOORS])
+def test_the_front_door_gives_the_general_paths_bits(loss, kw, reduction, dtype, rng):
+    """The common small call runs through a Cython front door; a NumPy string for reduction
+    (not a str) sends the same call down the general path, which must agree bit for bit."""
+    x, y = _door_inputs(loss, dtype, rng)
+    general = np.str_(reduction)
+    for method in ("__call__", "grad", "value_and_grad"):
+        fast = getattr(loss, method)(x, y, reduction=reduction, **kw)
+        slow = getattr(loss, method)(x, y, reduction=general, **kw)
+        for a, b in zip(np.atleast_1d(fast) if method != "value_and_grad" else fast,
+                        np.atleast_1d(slow) if method != "value_and_grad" else slow):
+            a, b = np.asarray(a), np.asarray(b)
+            assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    buf = np.full_like(x, np.nan)
+    v, g = loss.value_and_grad(x, y, reduction=reduction, out=buf, **kw)
+    assert g is buf
+    np.testing.assert_array_equal(buf, loss.grad(x, y, reduction=general, **kw))
+
+
+@pytest.mark.parametrize("loss,kw", DOORS, ids=[f.__name__ for f, _ in DOORS])
+def test_the_common_call_takes_the_front_door(loss, kw, rng, monkeypatch):
+    x, y = _door_inputs(loss, np.float32, rng)
+
+    def general_path(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    for entry in (loss.grad, loss.value_and_grad):
+        monkeypatch.setitem(entry.__globals__, "_impl", general_path)
+    monkeypatch.setitem(type(loss).__call__.__globals__, "_impl", general_path)
+    loss(x, y, **kw)
+    loss.grad(x, y, **kw)
+    loss.value_and_grad(x, y, out=np.empty_like(x), **kw)
+
+
+def test_the_front_door_leaves_errors_to_the_general_path():
+    x = np.zeros((3, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^cross_entropy\(\): target has class index 9"):
+        fl.cross_entropy(x, np.array([0, 9, 1]))
+    with pytest.raises(ValueError, match=r"^hinge\(\): target must hold only"):
+        fl.hinge(np.zeros(3), np.array([0.0, 2.0, 1.0]))
+    with pytest.raises(ValueError, match=r"^huber\(\): delta must be > 0"):
+        fl.huber(np.zeros(3), np.zeros(3), delta=0.0)
+    with pytest.raises(ValueError, match=r"^mse\.grad\(\)|^mse\(\): out must have"):
+        fl.mse.grad(np.zeros(3), np.zeros(3), out=np.zeros(4))

@@ -216,11 +216,11 @@ def thread_scaling(w: Workload, threads: int, rounds: int = 5) -> tuple | None:
 
     def with_threads(n):
         def run():
-            _config.THREADS[0] = n
+            _config.set_num_threads(n)
             try:
                 return w.loss.value_and_grad(*args, **kw)
             finally:
-                _config.THREADS[0] = saved
+                _config.set_num_threads(saved)
         return run
     t = time_interleaved({"1": with_threads(1), "n": with_threads(threads)}, rounds, 10.0)
     return float(np.median(t["1"])), float(np.median(t["n"]))
@@ -481,5 +481,5 @@ def main(argv=None) -> int:
     try:
         report(workloads, threads, opts.rounds, opts.budget, opts.markdown, wanted=wanted)
     finally:
-        _config.THREADS[0] = saved
+        _config.set_num_threads(saved)
     return 0

@@ -63,6 +63,7 @@ def set_num_threads(n: int | None) -> None:
     if n > _C_INT_MAX:  # the kernels take a C int
         raise ValueError(f"set_num_threads(): n must be at most {_C_INT_MAX}, got {n}")
     THREADS[0] = n
+    _kernels.door_threads(n)
 
 
 def get_num_threads() -> int:

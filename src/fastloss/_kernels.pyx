@@ -479,3 +479,338 @@ def ssd(int64_t n, int64_t a, int64_t c, loc_pred, loc_target, conf, labels,
                             neg_pos_ratio, beta, reduction, <double*>pl, <double*>pgl,
                             <double*>pgc, &value, &bad, n_threads)
     return rc, value, bad
+
+
+# --------------------------------------------------------------------------------------------
+# The front door: the common small call straight to a kernel
+#
+# Called first by the Loss entry points (fastloss._loss) with the call's own arguments. When
+# every argument is of the common kind - exact ndarrays, native float32/float64, C-contiguous
+# and aligned, default options, no sample weights, out= either None or a matching array that
+# overlaps no input - the kernel runs here with no Python-level conversion; otherwise (and on
+# any kernel error, so that the general path reports it) these return None and the general
+# path in the family module takes over. `mode`: 0 the value, 1 the gradient, 2 both.
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void* data, cnp.dtype descr, object base)
+
+cdef cnp.dtype _F32_DESCR = cnp.PyArray_DescrFromType(cnp.NPY_FLOAT32)
+cdef cnp.dtype _F64_DESCR = cnp.PyArray_DescrFromType(cnp.NPY_FLOAT64)
+cdef int _CARRAY = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_ALIGNED
+cdef object _NONE = "none"
+cdef object _SUM = "sum"
+cdef object _MEAN = "mean"
+
+# kernels whose targets must be all in {-1, 1} or all in {0, 1}
+cdef int _K_HINGE = ELEMENTWISE.index("hinge")
+cdef int _K_SQUARED_HINGE = ELEMENTWISE.index("squared_hinge")
+cdef int _K_HUBER = ELEMENTWISE.index("huber")
+
+
+cdef inline int _door_reduction(object r) noexcept:
+    """The kernel code of a reduction string, -1 for anything else."""
+    if r is _MEAN:
+        return 2
+    if r is _SUM:
+        return 1
+    if r is _NONE:
+        return 0
+    if type(r) is str:
+        if r == _MEAN:
+            return 2
+        if r == _SUM:
+            return 1
+        if r == _NONE:
+            return 0
+    return -1
+
+
+cdef inline int _door_float(object a) noexcept:
+    """The type number of an array the door accepts, or -1."""
+    if type(a) is not cnp.ndarray:
+        return -1
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int t = cnp.PyArray_TYPE(arr)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        return -1
+    if (cnp.PyArray_FLAGS(arr) & _CARRAY) != _CARRAY or not cnp.PyArray_ISNOTSWAPPED(arr):
+        return -1
+    return t
+
+
+cdef inline bint _as_double(object o, double* out):
+    """A Python float or (not huge) int option as a double; False for anything else."""
+    if type(o) is float:
+        out[0] = o
+        return True
+    if type(o) is int and -2**53 <= o <= 2**53:
+        out[0] = <double>(<int64_t>o)
+        return True
+    return False
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b) noexcept:
+    cdef int nd = cnp.PyArray_NDIM(a)
+    if nd != cnp.PyArray_NDIM(b):
+        return False
+    cdef cnp.npy_intp* da = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* db = cnp.PyArray_DIMS(b)
+    for i in range(nd):
+        if da[i] != db[i]:
+            return False
+    return True
+
+
+cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b) noexcept:
+    """Whether the byte ranges of two C-contiguous arrays intersect."""
+    cdef char* pa = <char*>cnp.PyArray_DATA(a)
+    cdef char* pb = <char*>cnp.PyArray_DATA(b)
+    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
+
+
+cdef inline object _door_grad(object out, cnp.ndarray like, int t, cnp.ndarray other):
+    """The gradient buffer: a fresh array shaped like `like`, or `out` when it matches and
+    overlaps no input; None when out= needs the general path."""
+    if out is None:
+        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), t, 0)
+    if type(out) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray o = <cnp.ndarray>out
+    if (cnp.PyArray_TYPE(o) != t or not _same_shape(o, like)
+            or (cnp.PyArray_FLAGS(o) & (_CARRAY | cnp.NPY_ARRAY_WRITEABLE))
+            != (_CARRAY | cnp.NPY_ARRAY_WRITEABLE) or not cnp.PyArray_ISNOTSWAPPED(o)
+            or _overlaps(o, like) or (other is not None and _overlaps(o, other))):
+        return None
+    return out
+
+
+cdef inline object _door_scalar(double value, int t):
+    cdef float v32
+    if t == cnp.NPY_FLOAT32:
+        v32 = <float>value
+        return PyArray_Scalar(&v32, _F32_DESCR, None)
+    return PyArray_Scalar(&value, _F64_DESCR, None)
+
+
+cdef inline object _door_result(int mode, int code, double value, object per, object grad, int t):
+    cdef object v = None
+    if mode != 1:
+        v = per if code == 0 else _door_scalar(value, t)
+    if mode == 0:
+        return v
+    if mode == 1:
+        return grad
+    return (v, grad)
+
+
+cdef object _door_elementwise(int kernel, int mode, object out, object pred, object target,
+                              object reduction, fl_params* prm):
+    cdef int t = _door_float(pred)
+    if t < 0 or _door_float(target) != t:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>pred
+    cdef cnp.ndarray y = <cnp.ndarray>target
+    if not _same_shape(x, y):
+        return None
+    cdef int code = _door_reduction(reduction)
+    if code < 0:
+        return None
+    cdef int64_t n = cnp.PyArray_SIZE(x)
+    cdef int64_t bad = -1
+    cdef object grad = None
+    cdef object per = None
+    cdef char* pg = NULL
+    cdef char* pl = NULL
+    if mode != 0:
+        grad = _door_grad(out, x, t, y)
+        if grad is None:
+            return None
+        pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
+    if mode != 1 and code == 0:
+        per = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t, 0)
+        pl = <char*>cnp.PyArray_DATA(<cnp.ndarray>per)
+    cdef char* px = <char*>cnp.PyArray_DATA(x)
+    cdef char* py = <char*>cnp.PyArray_DATA(y)
+    cdef double value = 0.0
+    cdef int rc = 0
+    cdef int threads = _THREADS
+    if kernel == _K_HINGE or kernel == _K_SQUARED_HINGE:
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_check_binary_targets_f32(n, <float*>py, &bad)
+        else:
+            rc = fl_check_binary_targets_f64(n, <double*>py, &bad)
+        if rc != 0:
+            return None
+    if n >= 16384:
+        with nogil:
+            if t == cnp.NPY_FLOAT32:
+                rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0,
+                                     <float*>pl, <float*>pg, &value, threads)
+            else:
+                rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0,
+                                     <double*>pl, <double*>pg, &value, threads)
+    elif t == cnp.NPY_FLOAT32:
+        rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0, <float*>pl,
+                             <float*>pg, &value, threads)
+    else:
+        rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0, <double*>pl,
+                             <double*>pg, &value, threads)
+    if rc != 0:
+        return None
+    return _door_result(mode, code, value, per, grad, t)
+
+
+# The thread count the front door gives the kernels; fastloss._config keeps it in step.
+cdef int _THREADS = 0
+
+
+def door_threads(int n):
+    global _THREADS
+    _THREADS = n
+
+
+def door_plain(int kernel, int mode, object out, object pred, object target, object reduction,
+               object sample_weight):
+    """Losses called as (pred, target, *, reduction, sample_weight)."""
+    if sample_weight is not None:
+        return None
+    cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, 0.0, False, False)
+    return _door_elementwise(kernel, mode, out, pred, target, reduction, &prm)
+
+
+def door_width(int kernel, int mode, object out, object pred, object target, object width,
+               object reduction, object sample_weight):
+    """huber (delta > 0) and smooth_l1 (beta >= 0): (pred, target, *, width, reduction,
+    sample_weight)."""
+    cdef double w
+    if sample_weight is not None or not _as_double(width, &w):
+        return None
+    if not (w >= 0.0 and w < 1.0e308) or (w == 0.0 and kernel == _K_HUBER):
+        return None
+    cdef fl_params prm = _params(w, w, 0.0, -1.0, 0.0, False, False)
+    return _door_elementwise(kernel, mode, out, pred, target, reduction, &prm)
+
+
+def door_bce_logits(int mode, object out, object pred, object target, object pos_weight,
+                    object weight, object label_smoothing, object reduction,
+                    object sample_weight):
+    """binary_cross_entropy_with_logits without weights."""
+    if pos_weight is not None or weight is not None or sample_weight is not None:
+        return None
+    cdef double eps
+    if not _as_double(label_smoothing, &eps) or not (0.0 <= eps <= 1.0):
+        return None
+    cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, eps, False, False)
+    return _door_factors(mode, out, pred, target, reduction, &prm)
+
+
+cdef object _door_factors(int mode, object out, object pred, object target, object reduction,
+                          fl_params* prm):
+    cdef int t = _door_float(pred)
+    if t < 0 or _door_float(target) != t:
+        return None
+    cdef cnp.ndarray x = <cnp.ndarray>pred
+    cdef cnp.ndarray y = <cnp.ndarray>target
+    if not _same_shape(x, y):
+        return None
+    cdef int code = _door_reduction(reduction)
+    if code < 0:
+        return None
+    cdef int64_t n = cnp.PyArray_SIZE(x)
+    cdef object grad = None
+    cdef object per = None
+    cdef char* pg = NULL
+    cdef char* pl = NULL
+    if mode != 0:
+        grad = _door_grad(out, x, t, y)
+        if grad is None:
+            return None
+        pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
+    if mode != 1 and code == 0:
+        per = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t, 0)
+        pl = <char*>cnp.PyArray_DATA(<cnp.ndarray>per)
+    cdef char* px = <char*>cnp.PyArray_DATA(x)
+    cdef char* py = <char*>cnp.PyArray_DATA(y)
+    cdef double value = 0.0
+    cdef int rc
+    cdef int threads = _THREADS
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
+                                   code, <float*>pl, <float*>pg, &value, threads)
+        else:
+            rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1,
+                                   prm, code, <double*>pl, <double*>pg, &value, threads)
+    if rc != 0:
+        return None
+    return _door_result(mode, code, value, per, grad, t)
+
+
+def door_cross_entropy(int mode, object out, object logits, object target, object axis,
+                       object weight, object ignore_index, object label_smoothing,
+                       object temperature, object reduction, object sample_weight):
+    """cross_entropy with (N, C) logits, classes last, (N,) int64 labels, no weights."""
+    if weight is not None or sample_weight is not None:
+        return None
+    cdef int t = _door_float(logits)
+    if t < 0 or type(target) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray z = <cnp.ndarray>logits
+    cdef cnp.ndarray y = <cnp.ndarray>target
+    if (cnp.PyArray_NDIM(z) != 2 or cnp.PyArray_NDIM(y) != 1
+            or cnp.PyArray_TYPE(y) != cnp.NPY_INT64
+            or (cnp.PyArray_FLAGS(y) & _CARRAY) != _CARRAY or not cnp.PyArray_ISNOTSWAPPED(y)):
+        return None
+    cdef int64_t n = cnp.PyArray_DIMS(z)[0]
+    cdef int64_t c = cnp.PyArray_DIMS(z)[1]
+    if cnp.PyArray_DIMS(y)[0] != n or c == 0:
+        return None
+    if type(axis) is not int or (axis != -1 and axis != 1):
+        return None
+    if type(ignore_index) is not int or not (-2**62 < ignore_index < 2**62):
+        return None
+    cdef double eps, temp
+    if not _as_double(label_smoothing, &eps) or not _as_double(temperature, &temp):
+        return None
+    if not (0.0 <= eps <= 1.0) or not (0.0 < temp < 1.0e308):
+        return None
+    cdef int code = _door_reduction(reduction)
+    if code < 0:
+        return None
+    cdef int64_t ignore = ignore_index
+    cdef object grad = None
+    cdef object per = None
+    cdef char* pg = NULL
+    cdef char* pl = NULL
+    if mode != 0:
+        grad = _door_grad(out, z, t, None)
+        if grad is None or (out is not None and _overlaps(<cnp.ndarray>grad, y)):
+            return None
+        pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
+    if mode != 1 and code == 0:
+        per = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(y), t, 0)
+        pl = <char*>cnp.PyArray_DATA(<cnp.ndarray>per)
+    cdef char* pz = <char*>cnp.PyArray_DATA(z)
+    cdef int64_t* py = <int64_t*>cnp.PyArray_DATA(y)
+    cdef double value = 0.0
+    cdef double inv_t = 1.0 / temp
+    cdef int64_t bad = -1
+    cdef int rc
+    cdef int threads = _THREADS
+    if n * c >= 16384:
+        with nogil:
+            if t == cnp.NPY_FLOAT32:
+                rc = fl_ce_index_f32(n, c, <float*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
+                                     <float*>pl, <float*>pg, &value, &bad, threads)
+            else:
+                rc = fl_ce_index_f64(n, c, <double*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
+                                     <double*>pl, <double*>pg, &value, &bad, threads)
+    elif t == cnp.NPY_FLOAT32:
+        rc = fl_ce_index_f32(n, c, <float*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
+                             <float*>pl, <float*>pg, &value, &bad, threads)
+    else:
+        rc = fl_ce_index_f64(n, c, <double*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
+                             <double*>pl, <double*>pg, &value, &bad, threads)
+    if rc != 0:
+        return None
+    return _door_result(mode, code, value, per, grad, t)

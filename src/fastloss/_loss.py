@@ -131,83 +131,119 @@ _FOREIGN_NAMES = {
 }
 
 
-def _hint(e: TypeError, params: list) -> None:
-    msg = str(e)
-    for bad, meaning in _FOREIGN_NAMES.items():
-        if f"argument '{bad}'" in msg:
-            positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+_MISSING = object()  # the default of required parameters in the generated entry points
+
+
+def binding_error(qualname: str, params: list, given: dict, extra: tuple, unexpected: dict):
+    """The TypeError Python would raise for arguments that do not bind - an unknown keyword
+    first, with a hint when it is a PyTorch, Keras or scikit-learn name."""
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    if unexpected:
+        bad = next(iter(unexpected))
+        msg = f"{qualname}() got an unexpected keyword argument '{bad}'"
+        meaning = _FOREIGN_NAMES.get(bad)
+        if meaning is not None:
             if meaning in ("reduction", "axis", "sample_weight", "target"):
                 use = f"{meaning}="
             else:
                 use = "/".join(f"{p}=" for p in positional[:2])
-            e.args = (f"{msg} (fastloss uses {use}; positional order "
-                      f"{', '.join(positional)})",)
-            return
+            msg += f" (fastloss uses {use}; positional order {', '.join(positional)})"
+        return TypeError(msg)
+    missing = [name for name, value in given.items() if value is _MISSING]
+    if missing:
+        names = " and ".join(", ".join(f"'{m}'" for m in missing).rsplit(", ", 1))
+        s = "s" if len(missing) > 1 else ""
+        return TypeError(f"{qualname}() missing {len(missing)} required positional argument{s}: "
+                         f"{names}")
+    n = len(positional)
+    return TypeError(f"{qualname}() takes {n} positional argument{'s' if n != 1 else ''} but "
+                     f"{n + len(extra)} were given")
 
 
-def _name_error(e: Exception, name: str, params: list, binding: bool) -> None:
-    """Prefix ``e``'s message with the public function's name (once); hint at the fastloss
-    names when a binding error came from a PyTorch/Keras keyword."""
+def name_error(e: Exception, name: str) -> None:
+    """Prefix ``e``'s message with the public function's name, once."""
     msg = str(e)
-    if binding:
-        if isinstance(e, TypeError):
-            _hint(e, params)
-        return
-    if not msg.startswith(f"{name}"):
+    if not msg.startswith(name):
         e.args = (f"{name}(): {msg}",) + tuple(e.args[1:])
 
 
-def _exact(name: str, qualname: str, params: list, body: str, namespace: dict):
-    """A function with exactly ``params`` whose body is ``body`` (``{args}`` stands for the
-    parameters passed on by name), so that Python binds and reports arguments itself."""
-    parts, forward, star = [], [], False
+# The body shared by the entry points: the front door first (a Cython function that runs the
+# common small call and returns None for anything else), then the general path. Locals start
+# with "_" so that no parameter name can clash.
+_BODY = """\
+def {name}({params}, **_unexpected):
+    if _extra or _unexpected{required}:
+        raise _binding_error({qualname!r}, _params, {{{given}}}, _extra, _unexpected)
+    try:
+{door}{general}
+    except (TypeError, ValueError) as _e:
+        _name_error(_e, {loss!r})
+        raise
+"""
+_DOOR = """\
+        _r = _fast({lead}{mode}, {out}, {pargs})
+        if _r is not None:
+            return _r
+"""
+_GENERAL = {
+    "value": "        return _impl(_VALUE, {args})[0]",
+    "grad": """\
+        _o = _outs(out, _n)
+        return _deliver(_o, _impl(_GRAD if _o is None else _Call(False, True, _o), {args})[1])""",
+    "value_and_grad": """\
+        _o = _outs(out, _n)
+        _v, _g = _impl(_BOTH if _o is None else _Call(True, True, _o), {args})
+        return _v, _deliver(_o, _g)""",
+}
+_MODES = {"value": 0, "grad": 1, "value_and_grad": 2}
+
+
+def _entry(kind: str, loss: str, params: list, namespace: dict, fast):
+    """An entry point taking exactly ``params``, whose ``__signature__`` shows them. Required
+    parameters get a sentinel default and extra positional or keyword arguments are collected,
+    so that one cheap test finds any binding problem and reports it as Python would, plus a
+    hint for foreign keyword names (``input=`` is the PyTorch name of ``logits``)."""
+    parts, forward, positional, required, star = [], [], [], [], False
     for i, p in enumerate(params):
-        default = ""
-        if p.default is not p.empty:
-            namespace[f"_d{i}"] = p.default
-            default = f"=_d{i}"
         if p.kind is p.KEYWORD_ONLY and not star:
-            parts.append("*")
+            parts.append("*_extra")
             star = True
-        parts.append(p.name + default)
+        if p.default is p.empty:
+            parts.append(f"{p.name}=_MISSING")
+            required.append(p.name)
+        else:
+            namespace[f"_d{i}"] = p.default
+            parts.append(f"{p.name}=_d{i}")
         if p.name != "out":  # out goes into the Call, not to the implementation
             forward.append(p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}={p.name}")
-    src = f"def {name}({', '.join(parts)}):\n{body.format(args=', '.join(forward))}\n"
+            positional.append(p.name)
+    if not star:
+        parts.append("*_extra")
+    qualname = loss if kind == "value" else f"{loss}.{kind}"
+    door = ""
+    if fast is not None:
+        fn, lead = fast
+        namespace["_fast"] = fn
+        names = []
+        for j, value in enumerate(lead):
+            namespace[f"_lead{j}"] = value
+            names.append(f"_lead{j}, ")
+        door = _DOOR.format(lead="".join(names), mode=_MODES[kind],
+                            out="None" if kind == "value" else "out",
+                            pargs=", ".join(positional))
+    namespace["_MISSING"] = _MISSING
+    namespace["_params"] = params
+    src = _BODY.format(name=kind, params=", ".join(parts), qualname=qualname, loss=loss,
+                       required="".join(f" or {r} is _MISSING" for r in required),
+                       given=", ".join(f"{r!r}: {r}" for r in required),
+                       door=door, general=_GENERAL[kind].format(args=", ".join(forward)))
     exec(src, namespace)  # noqa: S102 -- the source is built from a signature, not user input
-    fn = namespace[name]
+    fn = namespace[kind]
+    fn.__name__ = loss if kind == "value" else kind
     fn.__qualname__ = qualname
+    fn.__signature__ = inspect.Signature(params)
     fn.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not p.empty}
     return fn
-
-
-# Bodies of the three entry points; locals start with "_" so no parameter name can clash.
-_VALUE_BODY = "    return _impl(_VALUE, {args})[0]"
-_GRAD_BODY = """\
-    _o = _outs(out, _n)
-    return _deliver(_o, _impl(_GRAD if _o is None else _Call(False, True, _o), {args})[1])"""
-_BOTH_BODY = """\
-    _o = _outs(out, _n)
-    _v, _g = _impl(_BOTH if _o is None else _Call(True, True, _o), {args})
-    return _v, _deliver(_o, _g)"""
-
-
-def _guarded(exact, name: str, params: list):
-    """``exact`` behind a wrapper that names the public function in argument errors. It exposes
-    ``exact``'s signature (``__wrapped__``), so ``inspect``, ``help()`` and editors see the real
-    parameters."""
-
-    def entry(*args, **kwargs):
-        try:
-            return exact(*args, **kwargs)
-        except (TypeError, ValueError) as e:
-            # no frame below this one: the arguments did not bind to the signature
-            _name_error(e, name, params, binding=e.__traceback__.tb_next is None)
-            raise
-
-    entry.__name__ = exact.__name__
-    entry.__qualname__ = exact.__qualname__
-    entry.__wrapped__ = exact
-    return entry
 
 
 class Loss:
@@ -218,6 +254,9 @@ class Loss:
     ``loss.value_and_grad(...)`` both, from one kernel pass. ``grad`` and ``value_and_grad``
     take ``out=``: an array of the gradient's shape and dtype (a tuple for losses with several
     differentiated inputs) to write the gradient into; it is returned.
+
+    Each loss is an instance of its own subclass, whose ``__call__`` is the loss's entry point
+    itself (no extra Python frame per call).
     """
 
     # built per loss with the loss's exact signature (the .pyi stubs type each loss precisely)
@@ -225,7 +264,8 @@ class Loss:
     value_and_grad: Any
     wrt: tuple[str, ...]
 
-    def __init__(self, impl: Any, *, wrt: tuple[str, ...] | None = None) -> None:
+    def __init__(self, impl: Any, *, wrt: tuple[str, ...] | None = None,
+                 fast: tuple | None = None) -> None:
         sig = inspect.signature(impl)
         params = list(sig.parameters.values())[1:]  # drop the Call
         name = impl.__name__
@@ -236,35 +276,29 @@ class Loss:
         self.wrt = tuple(wrt) if wrt else (params[0].name,)
         self._impl = impl
         n_wrt = len(self.wrt)
-        out_type = "NDArray[Any] | None" if len(self.wrt) == 1 else "tuple | None"
+        out_type = "NDArray[Any] | None" if n_wrt == 1 else "tuple | None"
         grad_params = params + [inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY,
                                                   default=None, annotation=out_type)]
         ns = {"_impl": impl, "_VALUE": VALUE, "_GRAD": GRAD, "_BOTH": VALUE_AND_GRAD,
-              "_Call": Call, "_outs": _out_tuple, "_deliver": _deliver, "_n": n_wrt}
-        exact_value = _exact(name, name, params, _VALUE_BODY, dict(ns))
-        exact_grad = _exact("grad", f"{name}.grad", grad_params, _GRAD_BODY, dict(ns))
-        exact_both = _exact("value_and_grad", f"{name}.value_and_grad", grad_params,
-                            _BOTH_BODY, dict(ns))
-        self._value = exact_value
-        self._params = params
-        self.grad = _guarded(exact_grad, name, grad_params)
+              "_Call": Call, "_outs": _out_tuple, "_deliver": _deliver, "_n": n_wrt,
+              "_binding_error": binding_error, "_name_error": name_error}
+        value = _entry("value", name, params, dict(ns), fast)
+        self.__class__ = type(f"{name}_loss", (Loss,), {"__call__": staticmethod(value),
+                                                         "__module__": __name__})
+        self.grad = _entry("grad", name, grad_params, dict(ns), fast)
         self.grad.__doc__ = (
             f"Gradient of :func:`fastloss.{name}` with respect to ``{self.wrt[0]}``"
             + (f" (a tuple: one array per {', '.join(self.wrt)})" if n_wrt > 1 else "")
             + ", of the reduced value (``reduction='none'``: of the sum of the per-sample "
             "losses). Same parameters as the loss, plus ``out``: an array of the gradient's "
             "shape and dtype to write it into (returned), which may be the prediction itself.")
-        self.value_and_grad = _guarded(exact_both, name, grad_params)
+        self.value_and_grad = _entry("value_and_grad", name, grad_params, dict(ns), fast)
         self.value_and_grad.__doc__ = (
             f"``(value, gradient)`` of :func:`fastloss.{name}` from one kernel pass; "
             "parameters and ``out`` as for ``grad``.")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return self._value(*args, **kwargs)
-        except (TypeError, ValueError) as e:
-            _name_error(e, self.__name__, self._params, binding=e.__traceback__.tb_next is None)
-            raise
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # replaced per loss in __init__
+        raise NotImplementedError
 
     def __reduce__(self) -> str:
         # pickled by name (dask and multiprocessing send losses to workers)
@@ -274,9 +308,12 @@ class Loss:
         return f"<fastloss loss {self.__name__}{self.__signature__}>"
 
 
-def loss(impl: Any = None, *, wrt: tuple[str, ...] | None = None) -> Any:
-    """Decorator: ``@loss`` or ``@loss(wrt=("a", "b"))`` turns an implementation into a
-    :class:`Loss` (``wrt`` names the differentiated inputs; the first parameter by default)."""
+def loss(impl: Any = None, *, wrt: tuple[str, ...] | None = None,
+         fast: tuple | None = None) -> Any:
+    """Decorator: ``@loss`` or ``@loss(wrt=("a", "b"), fast=(door, lead))`` turns an
+    implementation into a :class:`Loss`. ``wrt`` names the differentiated inputs (the first
+    parameter by default); ``fast`` is a front-door function of fastloss._kernels with its
+    leading arguments, called as ``door(*lead, mode, out, <the loss's parameters>)``."""
     if impl is None:
-        return lambda f: Loss(f, wrt=wrt)
-    return Loss(impl, wrt=wrt)
+        return lambda f: Loss(f, wrt=wrt, fast=fast)
+    return Loss(impl, wrt=wrt, fast=fast)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _checks, _config, _kernels
-from ._elementwise import Inputs, run
+from ._elementwise import KERNEL, Inputs, run
 from ._loss import Call, finish_grad, finish_value, loss, loss_buffer
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "focal",
@@ -54,7 +54,7 @@ def binary_cross_entropy(call: Call, pred: ArrayLike, target: ArrayLike, *,
     return run(call, "bce", inp, factors=(fa, (None, 1, 1)))
 
 
-@loss
+@loss(fast=(_kernels.door_bce_logits, ()))
 def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayLike, *,
                                      pos_weight: ArrayLike | None = None,
                                      weight: ArrayLike | None = None,
@@ -78,7 +78,7 @@ def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayL
     return run(call, "bce_logits", inp, factors=(fa, fb), label_smoothing=eps)
 
 
-@loss
+@loss(fast=(_kernels.door_plain, (KERNEL["hinge"],)))
 def hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
           reduction: Literal["none", "sum", "mean"] = "mean",
           sample_weight: ArrayLike | None = None):
@@ -94,7 +94,7 @@ def hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
     return run(call, "hinge", inp)
 
 
-@loss
+@loss(fast=(_kernels.door_plain, (KERNEL["squared_hinge"],)))
 def squared_hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
                   reduction: Literal["none", "sum", "mean"] = "mean",
                   sample_weight: ArrayLike | None = None):

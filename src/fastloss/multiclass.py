@@ -41,7 +41,7 @@ def _temperature(value) -> float:
 # cross-entropy
 
 
-@loss
+@loss(fast=(_kernels.door_cross_entropy, ()))
 def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int = -1,
                   weight: ArrayLike | None = None, ignore_index: int = -100,
                   label_smoothing: float = 0.0, temperature: float = 1.0,

@@ -10,14 +10,19 @@ from typing import Literal
 
 from numpy.typing import ArrayLike
 
-from . import _checks
-from ._elementwise import Inputs, run
+from . import _checks, _kernels
+from ._elementwise import KERNEL, Inputs, run
 from ._loss import Call, loss
 
 __all__ = ["huber", "log_cosh", "mae", "mse", "msle", "rmse", "smooth_l1"]
 
 
-@loss
+def _plain(kernel: str):
+    """The front door of a loss called as (pred, target, *, reduction, sample_weight)."""
+    return (_kernels.door_plain, (KERNEL[kernel],))
+
+
+@loss(fast=_plain("mse"))
 def mse(call: Call, pred: ArrayLike, target: ArrayLike, *,
         reduction: Literal["none", "sum", "mean"] = "mean",
         sample_weight: ArrayLike | None = None):
@@ -30,7 +35,7 @@ def mse(call: Call, pred: ArrayLike, target: ArrayLike, *,
     return run(call, "mse", Inputs(pred, target, reduction, sample_weight))
 
 
-@loss
+@loss(fast=_plain("mae"))
 def mae(call: Call, pred: ArrayLike, target: ArrayLike, *,
         reduction: Literal["none", "sum", "mean"] = "mean",
         sample_weight: ArrayLike | None = None):
@@ -83,7 +88,7 @@ def msle(call: Call, pred: ArrayLike, target: ArrayLike, *,
     return run(call, "msle", inp)
 
 
-@loss
+@loss(fast=(_kernels.door_width, (KERNEL["huber"],)))
 def huber(call: Call, pred: ArrayLike, target: ArrayLike, *, delta: float = 1.0,
           reduction: Literal["none", "sum", "mean"] = "mean",
           sample_weight: ArrayLike | None = None):
@@ -98,7 +103,7 @@ def huber(call: Call, pred: ArrayLike, target: ArrayLike, *, delta: float = 1.0,
     return run(call, "huber", Inputs(pred, target, reduction, sample_weight), delta=delta)
 
 
-@loss
+@loss(fast=(_kernels.door_width, (KERNEL["smooth_l1"],)))
 def smooth_l1(call: Call, pred: ArrayLike, target: ArrayLike, *, beta: float = 1.0,
               reduction: Literal["none", "sum", "mean"] = "mean",
               sample_weight: ArrayLike | None = None):
@@ -112,7 +117,7 @@ def smooth_l1(call: Call, pred: ArrayLike, target: ArrayLike, *, beta: float = 1
     return run(call, "smooth_l1", Inputs(pred, target, reduction, sample_weight), beta=beta)
 
 
-@loss
+@loss(fast=_plain("log_cosh"))
 def log_cosh(call: Call, pred: ArrayLike, target: ArrayLike, *,
              reduction: Literal["none", "sum", "mean"] = "mean",
              sample_weight: ArrayLike | None = None):
