@@ -25,6 +25,10 @@ def set_num_threads(n: int | None) -> None:
         A positive count; ``None`` or 0 restores the OpenMP default (which follows
         ``OMP_NUM_THREADS`` and ``threadpoolctl``).
 
+    Returns
+    -------
+    None
+
     Raises
     ------
     TypeError
@@ -32,11 +36,18 @@ def set_num_threads(n: int | None) -> None:
     ValueError
         ``n`` is negative or larger than a C ``int``.
 
+    See Also
+    --------
+    get_num_threads : The count in use now.
+    threadpoolctl.threadpool_limits : Limits OpenMP (and so fastloss's default) from outside,
+        for a block of code.
+    torch.set_num_threads : The PyTorch equivalent.
+
     Notes
     -----
-    Inputs too small to gain from threads always run on one. Results are bit-identical for any
-    setting: work is split into blocks fixed by the input's shape and their partial sums are
-    added in block order.
+    The setting is process-wide. Inputs too small to gain from threads (below about 65,536
+    elements) always run on one. Results are bit-identical for any setting: work is split
+    into blocks fixed by the input's shape and their partial sums are added in block order.
 
     Examples
     --------
@@ -67,7 +78,14 @@ def get_num_threads() -> int:
     Returns
     -------
     int
-        The count set by :func:`set_num_threads`, or the OpenMP default.
+        The count set by :func:`set_num_threads`, or the OpenMP default (``OMP_NUM_THREADS``,
+        or as limited by ``threadpoolctl``; the number of cores otherwise).
+
+    See Also
+    --------
+    set_num_threads : Sets the count.
+    show_config : Reports it with the build facts.
+    torch.get_num_threads : The PyTorch equivalent.
 
     Examples
     --------
@@ -91,6 +109,11 @@ def show_config(print_out: bool = True) -> dict:
     dict
         The version, NumPy and Python versions, machine, the SIMD clone chosen for this CPU,
         the vector math library, whether OpenMP is compiled in, and the thread count.
+
+    See Also
+    --------
+    get_num_threads : The thread count alone.
+    numpy.show_config : NumPy's build report.
 
     Examples
     --------
