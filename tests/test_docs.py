@@ -11,6 +11,7 @@ import doctest
 import inspect
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,8 @@ import fastloss
 from fastloss import _config
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 
 # Public callables documented by docstring: the names of fastloss.__all__ (the reference
 # module is plain NumPy and has no examples) plus the methods of the array functions.
@@ -114,3 +117,24 @@ def test_numpydoc_parses(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         docscrape.NumpyDocString(inspect.cleandoc(_resolve(name).__doc__))
+
+
+# ------------------------------------------------------------------------------------------
+# the pages under docs/
+
+
+def _pages_with_examples() -> list[Path]:
+    if not DOCS.is_dir():
+        return []
+    return sorted(p for p in DOCS.rglob("*.rst") if ">>>" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", _pages_with_examples(), ids=lambda p: p.name)
+def test_page_examples(page):
+    """The examples in the reStructuredText pages (doctest blocks) run as shown."""
+    text = page.read_text(encoding="utf-8")
+    test = doctest.DocTestParser().get_doctest(text, {}, page.name, str(page), 0)
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    report: list[str] = []
+    runner.run(test, out=report.append)
+    assert test.examples and not runner.failures, "".join(report)
