@@ -138,3 +138,38 @@ def test_page_examples(page):
     report: list[str] = []
     runner.run(test, out=report.append)
     assert test.examples and not runner.failures, "".join(report)
+
+
+# ------------------------------------------------------------------------------------------
+# the README
+
+
+def _readme_quick_tour() -> tuple[str, str]:
+    """(code, printed output) of the README's quick tour: its first ```python block and the
+    ```text block that follows it."""
+    readme = ROOT / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md is not next to the tests (an installed test tree)")
+    text = readme.read_text(encoding="utf-8")
+    section = text.split("## Quick tour", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    shown = re.search(r"```python\n.*?```.*?```text\n(.*?)```", section, re.S)
+    assert code and shown, "the quick tour needs a python block followed by a text block"
+    return code.group(1), shown.group(1)
+
+
+def test_readme_quick_tour_runs_and_prints_what_it_shows(capsys):
+    code, shown = _readme_quick_tour()
+    exec(compile(code, "README.md (quick tour)", "exec"), {"__name__": "__readme__"})  # noqa: S102
+    printed = capsys.readouterr().out
+    assert printed.split() == shown.split(), f"printed:\n{printed}\nREADME shows:\n{shown}"
+
+
+def test_readme_keeps_the_two_commands_and_its_length():
+    readme = ROOT / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md is not next to the tests (an installed test tree)")
+    text = readme.read_text(encoding="utf-8")
+    assert "pip install . && python -m fastloss" in text
+    assert 'pip install ".[test]" && python -m pytest' in text
+    assert len(text.splitlines()) <= 250
