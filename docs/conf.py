@@ -44,6 +44,5 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"changelog": []}
 html_static_path = []
 html_show_sourcelink = False

@@ -809,7 +809,7 @@ class _LogSumExp(RowFunction):
         .. math::
 
             \frac{\partial}{\partial x} \sum \operatorname{lse}(x) = \operatorname{softmax}(x / T) / T
-            \quad \text{along ``axis``.}
+            \quad \text{along the axis.}
 
         Parameters
         ----------
@@ -873,7 +873,7 @@ class _LogSumExp(RowFunction):
 
         .. math::
 
-            v\, \operatorname{softmax}(x / T) / T, \quad v \text{ broadcast along ``axis``,}
+            v\, \operatorname{softmax}(x / T) / T, \quad v \text{ broadcast along the axis,}
 
         with :math:`v` = ``cotangent``, which has the result's shape (``x``'s shape without
         ``axis``): ``expand_dims(cotangent, axis) * softmax(x / T, axis) / T``.
