@@ -12,7 +12,7 @@ import fastloss
 
 project = "fastloss"
 author = "fastloss developers"
-copyright = "fastloss developers"  # noqa: A001 -- Sphinx's name for it
+copyright = "fastloss developers"
 release = fastloss.__version__
 version = release
 

@@ -80,7 +80,7 @@ def test_a_wrong_example_fails():
 def _sections(doc: str) -> dict[str, str]:
     """numpydoc sections of a docstring: {title: body}."""
     doc = inspect.cleandoc(doc)
-    parts = re.split(r"^(\w[\w ]*)\n-{3,}[ \t]*$", doc, flags=re.M)
+    parts = re.split(r"^(\w[\w ]*)\n-{3,}[ \t]*$", doc, flags=re.MULTILINE)
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
@@ -152,8 +152,8 @@ def _readme_quick_tour() -> tuple[str, str]:
         pytest.skip("README.md is not next to the tests (an installed test tree)")
     text = readme.read_text(encoding="utf-8")
     section = text.split("## Quick tour", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
-    shown = re.search(r"```python\n.*?```.*?```text\n(.*?)```", section, re.S)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    shown = re.search(r"```python\n.*?```.*?```text\n(.*?)```", section, re.DOTALL)
     assert code and shown, "the quick tour needs a python block followed by a text block"
     return code.group(1), shown.group(1)
 

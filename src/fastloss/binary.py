@@ -42,7 +42,8 @@ def binary_cross_entropy(call: Call, pred: ArrayLike, target: ArrayLike, *,
 
         \ell_i = -v_i \bigl[y_i \max(\log p_i, -100) + (1 - y_i) \max(\log(1 - p_i), -100)\bigr],
 
-        \frac{\partial \ell_i}{\partial p_i} = v_i \frac{p_i - y_i}{\max\bigl(p_i (1 - p_i), 10^{-12}\bigr)},
+        \frac{\partial \ell_i}{\partial p_i}
+            = v_i \frac{p_i - y_i}{\max\bigl(p_i (1 - p_i), 10^{-12}\bigr)},
 
     with :math:`p` = ``pred``, :math:`y` = ``target`` and :math:`v` = ``weight``, reduced to
     :math:`\sum_i w_i \ell_i / \sum_i w_i` (``"mean"``) or :math:`\sum_i w_i \ell_i` (``"sum"``),

@@ -503,7 +503,7 @@ def distillation(call: Call, student_logits: ArrayLike, teacher_logits: ArrayLik
                  target: ArrayLike, *, temperature: float = 4.0, alpha: float = 0.5,
                  axis: int = -1, reduction: Literal["none", "sum", "mean"] = "mean",
                  sample_weight: ArrayLike | None = None):
-    r"""Knowledge-distillation loss (Hinton et al. 2015): softened KL to a teacher plus cross-entropy.
+    r"""Knowledge distillation (Hinton et al. 2015): softened KL to a teacher plus cross-entropy.
 
     .. math::
 
@@ -712,7 +712,7 @@ class _Softmax(RowFunction):
 
     def vjp(self, x: ArrayLike, cotangent: ArrayLike, *, axis: int = -1,
             temperature: float = 1.0):
-        r"""Vector-Jacobian product: the gradient of ``sum(cotangent * f(x))`` with respect to ``x``.
+        r"""Vector-Jacobian product: the gradient of ``sum(cotangent * f(x))`` w.r.t. ``x``.
 
         This method is ``softmax.vjp`` and ``log_softmax.vjp`` (``f`` is the function it belongs
         to). With :math:`y = f(x)`, :math:`p = \operatorname{softmax}(x / T)` along ``axis`` and
@@ -724,8 +724,8 @@ class _Softmax(RowFunction):
             \qquad
             \text{log-softmax:}\quad \Bigl(v - p \sum_{\text{axis}} v\Bigr) \Big/ T.
 
-        This is what reverse-mode differentiation passes back through ``f``, computed without forming
-        the Jacobian.
+        This is what reverse-mode differentiation passes back through ``f``, computed without
+        forming the Jacobian.
 
         Parameters
         ----------
@@ -808,7 +808,8 @@ class _LogSumExp(RowFunction):
 
         .. math::
 
-            \frac{\partial}{\partial x} \sum \operatorname{lse}(x) = \operatorname{softmax}(x / T) / T
+            \frac{\partial}{\partial x} \sum \operatorname{lse}(x)
+                = \operatorname{softmax}(x / T) / T
             \quad \text{along the axis.}
 
         Parameters
@@ -1036,7 +1037,7 @@ Examples
 [     0. -10000.]
 """)
 
-logsumexp = _LogSumExp("logsumexp", r"""``log(sum(exp(x / temperature)))`` along ``axis``, computed without overflow.
+logsumexp = _LogSumExp("logsumexp", r"""``log(sum(exp(x / T)))`` along ``axis``, without overflow.
 
 .. math::
 

@@ -295,7 +295,8 @@ def msle(call: Call, pred: ArrayLike, target: ArrayLike, *,
     .. math::
 
         \ell_i = \bigl(\log(1 + x_i) - \log(1 + y_i)\bigr)^2, \qquad
-        \frac{\partial \ell_i}{\partial x_i} = \frac{2 \bigl(\log(1 + x_i) - \log(1 + y_i)\bigr)}{1 + x_i},
+        \frac{\partial \ell_i}{\partial x_i}
+            = \frac{2 \bigl(\log(1 + x_i) - \log(1 + y_i)\bigr)}{1 + x_i},
 
     with :math:`x` = ``pred`` and :math:`y` = ``target``, reduced to
     :math:`\sum_i w_i \ell_i / \sum_i w_i` (``"mean"``) or :math:`\sum_i w_i \ell_i` (``"sum"``),
