@@ -25,6 +25,10 @@ def set_num_threads(n: int | None) -> None:
         A positive count; ``None`` or 0 restores the OpenMP default (which follows
         ``OMP_NUM_THREADS`` and ``threadpoolctl``).
 
+    Returns
+    -------
+    None
+
     Raises
     ------
     TypeError
@@ -32,15 +36,22 @@ def set_num_threads(n: int | None) -> None:
     ValueError
         ``n`` is negative or larger than a C ``int``.
 
+    See Also
+    --------
+    get_num_threads : The count in use now.
+    threadpoolctl.threadpool_limits : Limits OpenMP (and so fastloss's default) from outside,
+        for a block of code.
+    torch.set_num_threads : The PyTorch equivalent.
+
     Notes
     -----
-    Inputs too small to gain from threads always run on one. In a process forked after
-    fastloss had started threads, kernels run on one thread whatever the setting: GNU OpenMP's
-    thread pool does not survive ``fork()`` (a new parallel region would hang), so fastloss
-    never starts one there. Use the "spawn" or "forkserver" start method to get threads in
-    worker processes. Results are bit-identical for any
-    setting: work is split into blocks fixed by the input's shape and their partial sums are
-    added in block order.
+    The setting is process-wide. Inputs too small to gain from threads (below about 65,536
+    elements) always run on one. Results are bit-identical for any setting: work is split
+    into blocks fixed by the input's shape and their partial sums are added in block order.
+    In a process forked after fastloss had started threads, kernels run on one thread whatever
+    the setting: GNU OpenMP's thread pool does not survive ``fork()`` (a new parallel region
+    would hang), so fastloss never starts one there. Use the "spawn" or "forkserver" start
+    method to get threads in worker processes.
 
     Examples
     --------
@@ -72,9 +83,16 @@ def get_num_threads() -> int:
     Returns
     -------
     int
-        The count set by :func:`set_num_threads`, or the OpenMP default; 1 in a process forked
-        (``os.fork``, multiprocessing's "fork" start method) after fastloss had run threads,
-        where GNU OpenMP cannot start threads again and every kernel runs on one thread.
+        The count set by :func:`set_num_threads`, or the OpenMP default (``OMP_NUM_THREADS``,
+        or as limited by ``threadpoolctl``; the number of cores otherwise); 1 in a process
+        forked (``os.fork``, multiprocessing's "fork" start method) after fastloss had run
+        threads, where GNU OpenMP cannot start threads again.
+
+    See Also
+    --------
+    set_num_threads : Sets the count.
+    show_config : Reports it with the build facts.
+    torch.get_num_threads : The PyTorch equivalent.
 
     Examples
     --------
@@ -100,6 +118,11 @@ def show_config(print_out: bool = True) -> dict:
     dict
         The version, NumPy and Python versions, machine, the SIMD clone chosen for this CPU,
         the vector math library, whether OpenMP is compiled in, and the thread count.
+
+    See Also
+    --------
+    get_num_threads : The thread count alone.
+    numpy.show_config : NumPy's build report.
 
     Examples
     --------

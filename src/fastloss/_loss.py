@@ -247,16 +247,86 @@ def _entry(kind: str, loss: str, params: list, namespace: dict, fast):
 
 
 class Loss:
-    """A loss function with its fused gradient.
+    r"""A loss function with its fused gradient: one callable object per loss.
 
-    ``loss(...)`` returns the value; ``loss.grad(...)`` the gradient of that value with respect
-    to the prediction (for ``reduction="none"``: of the sum of the per-sample losses);
-    ``loss.value_and_grad(...)`` both, from one kernel pass. ``grad`` and ``value_and_grad``
-    take ``out=``: an array of the gradient's shape and dtype (a tuple for losses with several
-    differentiated inputs) to write the gradient into; it is returned.
+    ``loss(*args, **kwargs)`` returns the value; ``loss.grad(*args, **kwargs, out=None)`` the
+    gradient of that value with respect to the differentiated input(s) (``wrt``; for
+    ``reduction="none"``: of the sum of the per-sample losses); ``loss.value_and_grad(...)``
+    both, from one kernel pass. All three have exactly the loss's public signature (``grad`` and
+    ``value_and_grad`` add ``out``), which ``inspect.signature``, ``help()`` and editors show.
+    Every loss in fastloss is a ``Loss``, made by decorating an implementation with
+    ``fastloss._loss.loss``; the implementation receives a :class:`fastloss._loss.Call` (value
+    and/or gradient wanted, ``out`` buffers) as its first argument, explicitly, never through
+    global state.
 
-    Each loss is an instance of its own subclass, whose ``__call__`` is the loss's entry point
-    itself (no extra Python frame per call).
+    Parameters
+    ----------
+    impl : callable
+        ``impl(call, *args, **kwargs) -> (value, grad)``: the implementation. Its parameters after
+        ``call`` are the loss's public parameters; its docstring becomes the loss's.
+    wrt : tuple of str, optional
+        The names of the differentiated inputs; the first parameter by default. With several,
+        ``grad`` returns a tuple with one gradient per name and ``out`` must be a tuple.
+    fast : tuple, optional
+        ``(door, lead)``: a front-door function of ``fastloss._kernels`` and its leading
+        arguments, called first as ``door(*lead, mode, out, <the loss's parameters>)``; it runs
+        the common small call in Cython and returns None for anything else.
+
+    Returns
+    -------
+    value : numpy scalar or ndarray
+        What calling the loss returns: a NumPy scalar of the prediction's dtype for a reducing
+        ``reduction``, the per-sample array for ``reduction="none"``.
+    grad : ndarray or tuple of ndarray
+        What ``.grad`` returns: the gradient, of the differentiated input's shape and dtype. With
+        ``out=`` the gradient is written into ``out`` (an array of that shape and dtype; a tuple
+        of arrays for several inputs), which is returned; ``out`` may be the input itself (an
+        in-place update).
+    value_and_grad : tuple
+        What ``.value_and_grad`` returns: ``(value, grad)`` from one kernel pass.
+
+    Raises
+    ------
+    TypeError
+        The arguments do not bind to the signature (a PyTorch or Keras keyword such as
+        ``input=`` or ``y_true=`` gets a hint naming the fastloss parameter), an argument has the
+        wrong type, or ``out`` is not an array (or tuple of arrays).
+    ValueError
+        An argument has the wrong value; ``out`` has the wrong shape, dtype or count, or is
+        read-only. Messages start with the loss's name, e.g. ``huber():``, and name the
+        argument.
+
+    See Also
+    --------
+    set_num_threads : The thread count every kernel call uses.
+    torch.autograd.grad : What ``.grad`` replaces for these losses: no graph, no tensors.
+    jax.value_and_grad : The functional transformation ``.value_and_grad`` corresponds to.
+
+    Notes
+    -----
+    Each loss is an instance of its own ``Loss`` subclass, whose ``__call__`` is the loss's
+    generated entry point itself: no extra Python frame per call.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> import numpy as np
+    >>> import fastloss as fl
+    >>> isinstance(fl.huber, fl.Loss)
+    True
+    >>> list(inspect.signature(fl.huber.grad).parameters)
+    ['pred', 'target', 'delta', 'reduction', 'sample_weight', 'out']
+    >>> pred, target = np.array([0.5, -3.0]), np.zeros(2)
+    >>> buf = np.empty(2)
+    >>> value, grad = fl.huber.value_and_grad(pred, target, out=buf)
+    >>> grad is buf
+    True
+    >>> print(f"{value:.4f}", buf)
+    1.3125 [ 0.25 -0.5 ]
+    >>> fl.huber(input=pred, target=target)
+    Traceback (most recent call last):
+        ...
+    TypeError: huber() got an unexpected keyword argument 'input' ...
     """
 
     # built per loss with the loss's exact signature (the .pyi stubs type each loss precisely)

@@ -31,31 +31,104 @@ def _lengths(x, n: int, name: str) -> np.ndarray:
 def ctc(call: Call, logits: ArrayLike, targets: ArrayLike, input_lengths: ArrayLike,
         target_lengths: ArrayLike, *, blank: int = 0,
         reduction: Literal["none", "sum", "mean"] = "mean", zero_infinity: bool = False):
-    """Connectionist temporal classification loss, as ``torch.nn.functional.ctc_loss`` applied
-    to ``log_softmax(logits, -1).transpose(0, 1)``.
+    r"""Connectionist temporal classification loss, with the log-softmax fused.
+
+    .. math::
+
+        \ell_n = -\log \sum_{\pi \in \mathcal{B}^{-1}(y_n)} \prod_{t=1}^{T_n}
+            \operatorname{softmax}(x_{nt})_{\pi_t},
+
+    the negative log-probability of target :math:`y_n` summed over every alignment :math:`\pi`
+    of :math:`T_n` = ``input_lengths[n]`` steps that collapses to it (repeats merged, blanks
+    removed), computed by the forward-backward recursion in log space. ``"mean"`` is
+    :math:`\frac1N \sum_n \ell_n / \max(L_n, 1)` with :math:`L_n` = ``target_lengths[n]``
+    (PyTorch 2.x), ``"sum"`` is :math:`\sum_n \ell_n`. The gradient with respect to the logits
+    is :math:`\operatorname{softmax}(x_{nt}) - \gamma_{nt}` per step (times the reduction's
+    scale), :math:`\gamma_{nt}` the posterior probability of each class at step :math:`t`.
 
     Parameters
     ----------
-    logits : (N, T, C) float array
-        Unnormalised scores, batch first; the log-softmax over C is fused into the kernel and
-        the gradient is w.r.t. ``logits``.
-    targets : (N, S) padded or 1-D concatenated integer array
-        Labels in ``[0, C)`` other than ``blank``. Padded: sample i uses
-        ``targets[i, :target_lengths[i]]`` (the rest is ignored). Concatenated: the samples'
-        targets one after another, ``len(targets) == sum(target_lengths)``. Repeated labels
-        need a blank between them in the alignment, so a target needs at least
-        ``L + (number of repeats)`` time steps.
-    input_lengths, target_lengths : (N,) integers
-        ``0 <= input_lengths[i] <= T``; ``0 <= target_lengths[i] <= S`` (padded).
-    blank : int in ``[0, C)``
-    reduction : "mean" | "sum" | "none"
-        ``"none"``: the per-sample losses ``-log p(target | input)``; ``"sum"``: their sum;
-        ``"mean"``: each loss divided by its target length (clamped to >= 1), averaged over
-        the batch (PyTorch 2.x).
-    zero_infinity : bool
-        Report the infinite loss of an impossible alignment (a target too long for its input)
-        as 0. Either way that sample's gradient is 0 (PyTorch gives NaN without
-        ``zero_infinity``); time steps ``t >= input_lengths[i]`` get gradient 0.
+    logits : array_like of float, shape (N, T, C)
+        Unnormalised scores, batch first: float16 (computed in float32), float32 or float64.
+        Results have this dtype.
+    targets : array_like of int, shape (N, S) or (sum(target_lengths),)
+        Labels in ``[0, C)`` other than ``blank``. Padded: sample ``n`` uses
+        ``targets[n, :target_lengths[n]]`` (the rest is ignored). Concatenated: the samples'
+        targets one after another.
+    input_lengths : array_like of int, shape (N,)
+        :math:`0 \le T_n \le T`; steps ``t >= input_lengths[n]`` are ignored.
+    target_lengths : array_like of int, shape (N,)
+        :math:`0 \le L_n` (``<= S`` for padded targets).
+    blank : int, default 0
+        The blank class, in ``[0, C)``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        ``"none"``: the per-sample losses :math:`\ell_n`; ``"sum"``: their sum; ``"mean"``: each
+        divided by its target length (clamped to >= 1), averaged over the batch.
+    zero_infinity : bool, default False
+        Report the infinite loss of an impossible alignment (a target too long for its input) as
+        0.
+
+    Returns
+    -------
+    loss : numpy scalar or ndarray
+        ``"mean"``, ``"sum"``: a NumPy scalar of ``logits``' dtype. ``"none"``: an array of shape
+        ``(N,)``.
+    grad : ndarray
+        Returned by ``ctc.grad(...)``, and with the loss as ``(loss, grad)`` by
+        ``ctc.value_and_grad(...)`` (one forward-backward pass): the gradient of the returned
+        value with respect to ``logits`` (for ``"none"``: of the sum of the losses), of shape
+        ``(N, T, C)`` and ``logits``' dtype. Both take the same arguments plus ``out=``: an array
+        of that shape and dtype that receives the gradient and is returned.
+
+    Raises
+    ------
+    TypeError
+        ``logits`` is not a float16, float32 or float64 array; ``targets`` or a lengths array does
+        not hold integers; ``blank`` is not an integer; ``zero_infinity`` is not a boolean.
+    ValueError
+        ``logits`` is not 3-d or has no class; ``blank`` outside ``[0, C)``; lengths of the wrong
+        shape, negative, beyond ``T`` (or ``S``); concatenated ``targets`` whose length is not
+        ``sum(target_lengths)``; a label out of range or equal to ``blank``; an unknown
+        ``reduction``.
+
+    See Also
+    --------
+    log_softmax : The normalisation fused into this loss.
+    torch.nn.functional.ctc_loss : Equal to ``ctc_loss(log_softmax(logits, -1).transpose(0, 1),
+        targets, input_lengths, target_lengths, blank, reduction, zero_infinity)``, values and
+        gradients: torch takes log-probabilities, time first ``(T, N, C)``. Where an alignment is
+        impossible torch's gradient is NaN without ``zero_infinity``; here it is 0.
+    keras.losses.CTC : ``(y_true, y_pred)``, padded labels with 0 as both blank and padding, the
+        full input length for every sample.
+    optax.losses.ctc_loss : ``(logits, logit_paddings, labels, label_paddings, blank_id=0)``:
+        padding masks instead of lengths; per-sample losses (``reduction="none"``).
+
+    Notes
+    -----
+    A repeated label needs a blank between its copies, so a target needs
+    :math:`L_n + (\text{number of adjacent repeats})` steps; a shorter input is an impossible
+    alignment: loss ``inf`` (0 with ``zero_infinity``) and a zero gradient for that sample.
+    ``input_lengths[n] = 0`` gives 0 for an empty target and ``inf`` otherwise. One sample per
+    thread; scratch memory is per thread and sized by the longest sample, in double precision,
+    so results are bit-identical for any thread count.
+
+    Examples
+    --------
+    With two steps and two classes (blank 0, label 1) at uniform probabilities, the target
+    ``[1]`` has three alignments (``11``, ``-1``, ``1-``) of probability 1/4 each:
+
+    >>> import numpy as np
+    >>> import fastloss as fl
+    >>> logits = np.zeros((1, 2, 2))
+    >>> args = (logits, np.array([[1]]), np.array([2]), np.array([1]))
+    >>> print(f"{fl.ctc(*args):.6f}")  # -log(3/4)
+    0.287682
+    >>> print(np.round(fl.ctc.grad(*args), 6))
+    [[[ 0.166667 -0.166667]
+      [ 0.166667 -0.166667]]]
+    >>> too_long = (logits, np.array([[1, 1]]), np.array([2]), np.array([2]))  # needs 3 steps
+    >>> print(fl.ctc(*too_long), fl.ctc(*too_long, zero_infinity=True))
+    inf 0.0
     """
     z = _checks.float_array(logits, "logits")
     dt = _checks.compute_dtype(z)
