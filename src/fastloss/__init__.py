@@ -10,7 +10,7 @@ the plain NumPy version of each.
 """
 
 from . import reference
-from ._config import get_num_threads, set_num_threads, show_config
+from ._config import get_num_threads, set_buffer_cache, set_num_threads, show_config
 from ._loss import Loss
 from .binary import (
     binary_cross_entropy,
@@ -41,6 +41,7 @@ __all__ = [
     "Loss",
     "get_num_threads",
     "reference",
+    "set_buffer_cache",
     "set_num_threads",
     "show_config",
     # regression

@@ -105,6 +105,65 @@ def get_num_threads() -> int:
     return THREADS[0] or _kernels.default_threads()
 
 
+def set_buffer_cache(max_bytes: int | None) -> None:
+    """Set how much memory fastloss keeps for reuse by the large arrays it returns.
+
+    A plain call on a large input returns a fresh gradient; allocations that large go to the
+    operating system and back on every call, and first touching their pages costs more than
+    the kernel itself (and a different amount each time). fastloss therefore allocates results
+    of 4 MiB and more from a small cache: when such an array is freed, its memory is kept,
+    warm, for the next result of about the same size - as in a training loop that drops each
+    step's gradient.
+
+    Parameters
+    ----------
+    max_bytes : int or None
+        The most memory the cache keeps (at most 8 blocks); 0 turns it off, None restores the
+        default of 1 GiB. Memory beyond a new limit is released at once.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        ``max_bytes`` is not an integer.
+    ValueError
+        ``max_bytes`` is negative.
+
+    See Also
+    --------
+    show_config : Reports the cache's size and what it holds.
+    torch.cuda.empty_cache : The same idea in PyTorch's caching allocator.
+
+    Notes
+    -----
+    Arrays from the cache are ordinary NumPy arrays; their ``base`` is the cache block that
+    owns the memory. Passing ``out=`` avoids the allocation altogether.
+
+    Examples
+    --------
+    >>> import fastloss as fl
+    >>> fl.set_buffer_cache(0)            # every result freshly allocated
+    >>> fl.set_buffer_cache(None)         # back to the default
+    >>> fl.show_config(print_out=False)["buffer_cache"]
+    '0 MiB held of 1024 MiB'
+    """
+    if max_bytes is None:
+        max_bytes = 1 << 30
+    try:
+        n = operator.index(max_bytes)
+    except TypeError:
+        raise TypeError(
+            f"set_buffer_cache(): max_bytes must be an integer or None, got "
+            f"{type(max_bytes).__name__} {max_bytes!r}"
+        ) from None
+    if n < 0:
+        raise ValueError(f"set_buffer_cache(): max_bytes must be >= 0, got {n}")
+    _kernels.set_cache_limit(min(n, 2**63 - 1))
+
+
 def show_config(print_out: bool = True) -> dict:
     """Report how this fastloss was built and what it will use.
 
@@ -129,7 +188,8 @@ def show_config(print_out: bool = True) -> dict:
     >>> import fastloss as fl
     >>> info = fl.show_config(print_out=False)
     >>> sorted(info)  # doctest: +NORMALIZE_WHITESPACE
-    ['fastloss', 'machine', 'numpy', 'openmp', 'python', 'simd', 'threads', 'vector_math']
+    ['buffer_cache', 'fastloss', 'machine', 'numpy', 'openmp', 'python', 'simd', 'threads',
+     'vector_math']
     """
     from . import __version__
 
@@ -142,6 +202,8 @@ def show_config(print_out: bool = True) -> dict:
         "vector_math": "glibc libmvec" if _kernels.have_libmvec() else "scalar libm",
         "openmp": _kernels.have_openmp(),
         "threads": get_num_threads(),
+        "buffer_cache": "{1:.0f} MiB held of {2:.0f} MiB".format(
+            *(v / 2**20 for v in _kernels.cache_info())),
     }
     if print_out:
         width = max(map(len, info))

@@ -83,6 +83,144 @@ cdef inline int64_t _size(object x):
 
 
 # --------------------------------------------------------------------------------------------
+# The buffer cache: large result arrays recycle their memory
+#
+# A plain call at 1e7 elements returns a fresh 40 MB gradient; glibc serves allocations that
+# large with mmap and gives them back with munmap, so every call pays the page faults of first
+# touching 10,000 pages (more than the kernel itself costs, and a different amount each time).
+# Result arrays of at least _CACHE_MIN bytes are therefore allocated here: their memory is owned
+# by a _Block, and when the array is freed the block goes back into a small cache (at most
+# _CACHE_SLOTS blocks, _cache_limit bytes in all) instead of to the system, warm, for the next
+# call's result of about the same size - what the caching allocators of GPU frameworks do.
+
+from libc.stdlib cimport free
+
+cdef extern from "stdlib.h" nogil:
+    int posix_memalign(void** ptr, size_t alignment, size_t size)
+
+cdef extern from "pythread.h":
+    ctypedef void* PyThread_type_lock
+    PyThread_type_lock PyThread_allocate_lock()
+    int PyThread_acquire_lock(PyThread_type_lock, int) nogil
+    void PyThread_release_lock(PyThread_type_lock) nogil
+
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    static void fl_advise_huge(void *p, size_t n) { madvise(p, n, MADV_HUGEPAGE); }
+    #else
+    static void fl_advise_huge(void *p, size_t n) { (void)p; (void)n; }
+    #endif
+    """
+    void fl_advise_huge(void* p, size_t n) nogil
+
+DEF _CACHE_SLOTS = 8
+cdef size_t _CACHE_MIN = 1 << 22  # 4 MiB: smaller allocations are cheap to make fresh
+cdef size_t _cache_limit = 1 << 30
+cdef size_t _cache_bytes = 0
+cdef int _cache_count = 0
+cdef void* _cache_ptr[_CACHE_SLOTS]
+cdef size_t _cache_cap[_CACHE_SLOTS]
+cdef PyThread_type_lock _cache_lock = PyThread_allocate_lock()
+
+
+cdef void* _cache_take(size_t nbytes, size_t* cap) noexcept:
+    """A cached block of at least nbytes (and at most twice that), or NULL; its capacity goes
+    to *cap."""
+    global _cache_count, _cache_bytes
+    cdef void* p = NULL
+    cdef int i, best = -1
+    PyThread_acquire_lock(_cache_lock, 1)
+    for i in range(_cache_count):
+        if nbytes <= _cache_cap[i] <= 2 * nbytes and (best < 0 or _cache_cap[i] < _cache_cap[best]):
+            best = i
+    if best >= 0:
+        p = _cache_ptr[best]
+        cap[0] = _cache_cap[best]
+        _cache_bytes -= _cache_cap[best]
+        _cache_count -= 1
+        _cache_ptr[best] = _cache_ptr[_cache_count]
+        _cache_cap[best] = _cache_cap[_cache_count]
+    PyThread_release_lock(_cache_lock)
+    return p
+
+
+cdef bint _cache_give(void* p, size_t cap) noexcept:
+    """Keep a freed block if there is room; False when the caller must free it."""
+    global _cache_count, _cache_bytes
+    cdef bint kept = False
+    PyThread_acquire_lock(_cache_lock, 1)
+    if _cache_count < _CACHE_SLOTS and _cache_bytes + cap <= _cache_limit:
+        _cache_ptr[_cache_count] = p
+        _cache_cap[_cache_count] = cap
+        _cache_count += 1
+        _cache_bytes += cap
+        kept = True
+    PyThread_release_lock(_cache_lock)
+    return kept
+
+
+cdef class _Block:
+    """The owner of a cached allocation: the base object of the arrays made on it."""
+    cdef void* ptr
+    cdef size_t cap
+
+    def __dealloc__(self):
+        if self.ptr != NULL and not _cache_give(self.ptr, self.cap):
+            free(self.ptr)
+
+
+def set_cache_limit(size_t nbytes):
+    """Set the buffer cache's size limit; blocks beyond it are released now."""
+    global _cache_limit, _cache_count, _cache_bytes
+    PyThread_acquire_lock(_cache_lock, 1)
+    _cache_limit = nbytes
+    while _cache_bytes > _cache_limit and _cache_count > 0:
+        _cache_count -= 1
+        _cache_bytes -= _cache_cap[_cache_count]
+        free(_cache_ptr[_cache_count])
+    PyThread_release_lock(_cache_lock)
+
+
+def cache_info():
+    """(blocks held, bytes held, limit)."""
+    return _cache_count, _cache_bytes, _cache_limit
+
+
+cdef object _result_array(int nd, cnp.npy_intp* dims, int typenum):
+    """An uninitialised C-contiguous array for a result: from the buffer cache when large."""
+    cdef size_t itemsize = 4 if typenum == cnp.NPY_FLOAT32 else 8
+    cdef size_t n = 1
+    for i in range(nd):
+        n *= <size_t>dims[i]
+    cdef size_t nbytes = n * itemsize
+    if nbytes < _CACHE_MIN or _cache_limit == 0 or (typenum != cnp.NPY_FLOAT32
+                                                     and typenum != cnp.NPY_FLOAT64):
+        return cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+    cdef size_t cap = 0
+    cdef void* p = _cache_take(nbytes, &cap)
+    if p == NULL:
+        cap = (nbytes + (1 << 21) - 1) & ~(<size_t>((1 << 21) - 1))  # whole huge pages
+        if posix_memalign(&p, 1 << 21, cap) != 0:
+            return cnp.PyArray_EMPTY(nd, dims, typenum, 0)  # NumPy reports the shortage
+        fl_advise_huge(p, cap)
+    cdef _Block block = _Block.__new__(_Block)
+    block.ptr = p
+    block.cap = cap
+    arr = cnp.PyArray_SimpleNewFromData(nd, dims, typenum, p)
+    cnp.set_array_base(arr, block)
+    return arr
+
+
+def result_array(Py_ssize_t n, dtype):
+    """``np.empty(n, dtype)`` for a flat float32/float64 result, through the buffer cache."""
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    return _result_array(1, dims, (<cnp.dtype>dtype).num)
+
+
+# --------------------------------------------------------------------------------------------
 # Elementwise kernels: one table, indexed by name
 
 ELEMENTWISE = ("mse", "mae", "rmse", "msle", "huber", "smooth_l1", "log_cosh",   # regression.c
@@ -572,7 +710,7 @@ cdef inline object _door_grad(object out, cnp.ndarray like, int t, cnp.ndarray o
     """The gradient buffer: a fresh array shaped like `like`, or `out` when it matches and
     overlaps no input; None when out= needs the general path."""
     if out is None:
-        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), t, 0)
+        return _result_array(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), t)
     if type(out) is not cnp.ndarray:
         return None
     cdef cnp.ndarray o = <cnp.ndarray>out
@@ -627,7 +765,7 @@ cdef object _door_elementwise(int kernel, int mode, object out, object pred, obj
             return None
         pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
     if mode != 1 and code == 0:
-        per = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t, 0)
+        per = _result_array(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t)
         pl = <char*>cnp.PyArray_DATA(<cnp.ndarray>per)
     cdef char* px = <char*>cnp.PyArray_DATA(x)
     cdef char* py = <char*>cnp.PyArray_DATA(y)
@@ -727,7 +865,7 @@ cdef object _door_factors(int mode, object out, object pred, object target, obje
             return None
         pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
     if mode != 1 and code == 0:
-        per = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t, 0)
+        per = _result_array(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t)
         pl = <char*>cnp.PyArray_DATA(<cnp.ndarray>per)
     cdef char* px = <char*>cnp.PyArray_DATA(x)
     cdef char* py = <char*>cnp.PyArray_DATA(y)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
+
 
 class Call:
     """What one call of a loss asks for: the value and/or the gradient, and where to write the
@@ -61,7 +63,7 @@ class Call:
                     and o.dtype.isnative
                     and not any(i is not None and np.may_share_memory(o, i) for i in inputs)):
                 return o.reshape(-1)
-        return np.empty(n, dtype=dtype)
+        return _kernels.result_array(n, dtype)
 
 
 VALUE = Call(True, False)
@@ -71,7 +73,7 @@ VALUE_AND_GRAD = Call(True, True)
 
 def loss_buffer(call: Call, code: int, n: int, dtype: np.dtype):
     """The per-sample loss buffer a kernel fills: only for the value with reduction 'none'."""
-    return np.empty(n, dtype=dtype) if call.value and code == 0 else None
+    return _kernels.result_array(n, dtype) if call.value and code == 0 else None
 
 
 def finish_value(value: float, per_sample, code: int, shape: tuple, result: np.dtype):
