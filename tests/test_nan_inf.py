@@ -1,4 +1,4 @@
-"""The NaN and inf policy (README, "NaN and inf policy"), for every registry case.
+"""The NaN and inf policy (docs/guide.rst, "NaN and inf"), for every registry case.
 
 - NaN in the prediction: the affected per-sample losses are NaN (exactly the samples the
   definition makes NaN: the reference's NaN pattern; for multi_margin the whole sample), so are

@@ -29,6 +29,7 @@ rel = sorted({n[len(root) + 1:] for n in names if n.startswith(root + "/")})
 need = ["pyproject.toml", "CMakeLists.txt", "README.md", "LICENSE", "CHANGELOG.md", "PKG-INFO",
         "csrc/fastloss.h", "src/fastloss/__init__.py", "src/fastloss/_kernels.pyx",
         "src/fastloss/py.typed", "src/fastloss/__init__.pyi", "src/fastloss/_kernels.pyi",
+        "src/fastloss/_kernels.pxd", "src/fastloss/regression.pyi",
         "tests/conftest.py", "tests/test_losses.py", "tests/typing_example.py"]
 missing = [n for n in need if n not in rel]
 assert not missing, f"missing from the sdist: {missing}"
