@@ -13,27 +13,29 @@ array (for ``reduction="none"`` a lazy per-sample array chunked like the predict
 ``fld.mse.grad(...)`` the gradient, a Dask array chunked like the prediction;
 ``fld.mse.value_and_grad(...)`` both, from **one kernel pass per block** when they are computed
 together (``dask.compute(value, grad)``; computing them one after the other runs the graph
-twice, as for any Dask collection). ``softmax``, ``log_softmax`` and ``logsumexp`` are row
-functions (:class:`DaskRowFunction`) mapped over the blocks.
+twice, as for any Dask collection). A loss whose in-memory object has ``grad_hess`` gets
+``fld.<name>.grad_hess`` mapped the same way. ``softmax``, ``log_softmax`` and ``logsumexp``
+are row functions (:class:`DaskRowFunction`) mapped over the blocks.
 
-How a loss is evaluated
------------------------
-Every block calls the public in-memory loss once (``fastloss.<name>.value_and_grad`` with
-``reduction="sum"`` or ``"none"``) and returns its partial sums and its gradient block. The
-partial sums are combined by a tree reduction that is *exact* (non-overlapping partials, as
-:func:`math.fsum`), so the combined value is the correctly rounded sum of the block partials
-whatever the tree's shape or the order in which blocks finish. ``"mean"`` denominators (the sum
-of ``sample_weight``; the class-weighted count of non-ignored labels for ``cross_entropy``;
-the batch size for ``kl_div``'s ``"batchmean"``; the positive anchors for ``ssd_multibox``;
-...) come from the labels and weights alone, never from an extra pass over the predictions.
-For a gradient they are computed first, in a small graph of their own that reads a clone of
-the labels/weights (so no block waits in memory for them), and every kernel task receives the
-global scale: the gradient blocks leave the kernel already scaled and can be consumed (by a
-matrix product, a norm, a store to Zarr) as they are produced. Memory therefore stays at a few
-blocks per worker however large the array.
+**How a loss is evaluated.** Every block calls the public in-memory loss once
+(``fastloss.<name>.value_and_grad`` with ``reduction="sum"`` or ``"none"``) and returns its
+partial sums and its gradient block. The partial sums are combined by a tree reduction that is
+*exact* (non-overlapping partials, as :func:`math.fsum`), so the combined value is the correctly
+rounded sum of the block partials whatever the tree's shape or the order in which blocks finish.
+``"mean"`` denominators (the sum of ``sample_weight``; the class-weighted count of non-ignored
+labels for ``cross_entropy``; the batch size for ``kl_div``'s ``"batchmean"``; the positive
+anchors for ``ssd_multibox``; ...) come from the labels and weights alone, never from an extra
+pass over the predictions. For a gradient they are computed first, in a small graph of their own
+that reads a clone of the labels/weights (so no block waits in memory for them), and every
+kernel task receives the global scale: the gradient blocks leave the kernel already scaled and
+can be consumed (by a matrix product, a norm, a store to Zarr) as they are produced. Memory
+therefore stays at a few blocks per worker however large the array. (Class-axis losses and dice
+take the scale through their per-sample weights, so no pass over the gradient is added; the
+value returned by ``value_and_grad`` is then the sum of scaled partials and may differ from the
+value alone in the last bit.)
 
-Chunking rules
---------------
+**Chunking rules.**
+
 - **Elementwise losses** (mse, mae, rmse, msle, huber, smooth_l1, log_cosh, the binary losses,
   kl_div, gan_generator, gan_discriminator): any chunking. ``target``, ``sample_weight``,
   ``weight`` and ``pos_weight`` are rechunked to the prediction's chunks (broadcast axes stay
@@ -52,23 +54,22 @@ Chunking rules
 - **rmse**'s gradient depends on the global value, so ``rmse.grad`` reads the data twice (the
   value from a clone of the inputs, then the scaled mse gradient per block).
 
-Determinism
------------
-For a given chunking, values and gradients are bit-identical across runs, thread counts, worker
-counts and schedulers (threaded, processes, ``distributed``): each block's kernel is itself
-deterministic for any thread count, and the partial sums are combined exactly. Across
-chunkings the results agree with the in-memory call to about 1e-15 relative in float64 and
-1e-7 in float32 (each block's float32 sum is rounded to float32 by the public loss before the
-exact combination); the gradient blocks of elementwise losses are the in-memory gradient's bits.
+**Determinism.** For a given chunking, values and gradients are bit-identical across runs,
+thread counts, worker counts and schedulers (threaded, processes, ``distributed``): each block's
+kernel is itself deterministic for any thread count, the work inside a block never depends on
+where it runs, and the partial sums are combined exactly (so neither the reduction tree's shape
+nor the order in which blocks finish matters). Across chunkings the results agree with the
+in-memory call to a few units in the last place: the tests hold them to 1e-12 relative in
+float64 and 1e-6 in float32. (Two things differ from one in-memory call: each block's float32
+sum is rounded to float32 by the public loss before the exact combination, and a kernel may
+round an element in its vectorised body and in its scalar tail differently, so moving a block
+boundary can move the last bit of some elements.)
 
-What moves between workers
---------------------------
-Only the partial sums (a few floats per block), the denominators and scale factors (one float
-each), and the gradient blocks to wherever the caller consumes them. Predictions stay where
-they are produced; labels and weights are read twice when a ``"mean"`` gradient needs their
-total (once for the denominator, once by the kernel). See the scale-out guide
-(``docs/scale_out.rst``).
-"""
+**What moves between workers.** Only the partial sums (a few floats per block), the denominators
+and scale factors (one float each), and the gradient blocks to wherever the caller consumes
+them. Predictions stay where they are produced; labels and weights are read twice when a
+``"mean"`` gradient needs their total (once for the denominator, once by the kernel). See the
+scale-out guide (``docs/scale_out.rst``)."""
 
 from __future__ import annotations
 
@@ -480,10 +481,6 @@ class _Graph:
         return self.output(what, {(): task}, (), dtype)
 
 
-def _first(t):
-    return t[0]
-
-
 def _pick(t, i):
     return t[i]
 
@@ -662,10 +659,11 @@ def _elementwise(c: _Call, *, pred=None, same=None, factors=(), batchmean=False)
     def keys(b):
         return [(x.name,) + b] + [ops[n].key(b) for n in present] + ([sw.key(b)] if sw else [])
 
-    return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, mean, factor,
-                     denominators=None if not mean else (
-                         float(x.size) if sw is None else
-                         _weight_denominator(gr, g, sw, cd)))
+    denominators = None
+    if mean:
+        denominators = float(x.size) if sw is None else (
+            _weight_denominator(gr, g, sw, cd) if c.method != "value" else None)
+    return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, factor, denominators)
 
 
 def _method_params(obj, method: str) -> tuple:
@@ -683,37 +681,30 @@ def _weight_denominator(gr: _Graph, g: _Grid, sw: _Operand, cd: np.dtype):
     return gr.tree("weights-sum", leaves, early=True)
 
 
-def _map_loss(c, gr, g, cfg, keys, chunks, result, reduction, mean, factor, denominators,
-              block_fn=_ew_block, value_chunks=None, value_index=None, n_grads=1,
-              grad_chunks=None):
-    """The graph of a loss evaluated block by block with ``block_fn``.
+def _map_loss(c, gr, g, cfg, keys, chunks, result, reduction, factor, denominators,
+              block_fn=_ew_block, value_chunks=None, value_index=None):
+    """The graph of a loss evaluated block by block with ``block_fn(cfg, b, method, scale,
+    *blocks)``; ``keys(b)`` lists the keys of grid block ``b``'s arguments.
 
-    ``denominators``: for ``"mean"``, a float (known statically) or the key of a tree root whose
-    first component is the denominator (computed before the kernels, from clones of the labels
-    and weights) — for the value alone, ``cfg.extra['weights']`` makes the blocks return their
-    own weight totals instead. ``factor`` multiplies the denominator (kl_div's batchmean)."""
+    For a ``"mean"`` gradient, ``denominators`` is the denominator (a float, known from the
+    shapes) or the key of the root of its tree (computed before the kernels, from clones of
+    the labels and weights); the kernels receive ``1 / (denominator * factor)`` (``factor``:
+    kl_div's batchmean). For the value alone the blocks return their own denominator shares
+    (``cfg.extra['weights']``) or the denominator is the float. ``value_index`` maps a grid
+    block to its block of the per-sample values (``"none"``)."""
     method = c.method
     none = reduction == "none"
+    mean = reduction in ("mean", "batchmean")
     value_chunks = chunks if value_chunks is None else value_chunks
-    vi = value_index or (lambda b: b)  # grid block -> block of the per-sample values
-    grad_chunks = grad_chunks or (chunks,) * n_grads
+    vi = value_index or (lambda b: b)
     blocks = g.blocks
-    grads_wanted = method != "value"
-    if method == "grad_hess" and not cfg.extra.get("hess_reduces"):
-        ks = {b: gr.add(gr.key("kernel", *b), (block_fn, cfg, b, method, None, *keys(b)))
-              for b in blocks}
-        return tuple(gr.output(f"hess{i}", {b: (_pick, ks[b], i) for b in blocks}, chunks,
-                               result) for i in range(2))
-
-    # the scale each gradient block is multiplied by (None: 1)
-    scale = None
-    if grads_wanted and mean:
+    scale = None  # what each gradient block is multiplied by (None: 1)
+    if method != "value" and mean and not (method == "grad_hess"
+                                           and not cfg.extra.get("hess_reduces")):
         if isinstance(denominators, tuple):
             scale = gr.add(gr.key("scale"), (_scale_of, denominators, factor), True)
         else:
             scale = _scale(denominators, factor)
-    if not grads_wanted and mean and cfg.extra.get("weights"):
-        pass  # the blocks return (S, W)
     ks = {b: gr.add(gr.key("kernel", *b), (block_fn, cfg, b, method, scale, *keys(b)))
           for b in blocks}
 
@@ -721,50 +712,30 @@ def _map_loss(c, gr, g, cfg, keys, chunks, result, reduction, mean, factor, deno
         if none:
             return gr.output("value", {vi(b): ks[b] for b in blocks}, value_chunks, result)
         root = gr.tree("sum", [ks[b] for b in blocks])
-        return gr.scalar("value", _value_task(root, reduction, mean, denominators, factor,
-                                              cfg, result, scaled=False), result)
-
-    def grad_outputs(get):
-        if n_grads == 1:
-            return gr.output("grad", {b: get(b) for b in blocks}, grad_chunks[0], result)
-        return tuple(gr.output(f"grad{i}", {b: (_pick, get(b), i) for b in blocks},
-                               grad_chunks[i], result) for i in range(n_grads))
-
+        if not mean:
+            task = (_value_sum, root, result)
+        elif cfg.extra.get("weights"):
+            task = (_value_mean, root, factor, result)
+        else:
+            task = (_value_static_mean, root, denominators, factor, result)
+        return gr.scalar("value", task, result)
     if method == "grad":
-        return grad_outputs(lambda b: ks[b])
+        return gr.output("grad", dict(ks), chunks, result)
     if method == "grad_hess":
-        return tuple(gr.output(f"hess{i}", {b: (_pick, ks[b], i) for b in blocks}, chunks,
+        return tuple(gr.output(f"grad-hess{i}", {b: (_pick, ks[b], i) for b in blocks}, chunks,
                                result) for i in range(2))
     # value_and_grad: split each kernel's (value, grad) where it was computed
     if not none:
-        parts = [gr.add(gr.key("part", *b), (_pick, ks[b], 0)) for b in blocks]
-        root = gr.tree("sum", parts)
-    grads = grad_outputs(lambda b: (_pick, ks[b], 1))
+        root = gr.tree("sum", [gr.add(gr.key("part", *b), (_pick, ks[b], 0)) for b in blocks])
+    grad = gr.output("grad", {b: (_pick, ks[b], 1) for b in blocks}, chunks, result)
     if none:
-        value = gr.output("value", {vi(b): (_pick, ks[b], 0) for b in blocks}, value_chunks,
-                          result)
+        return gr.output("value", {vi(b): (_pick, ks[b], 0) for b in blocks}, value_chunks,
+                         result), grad
+    if not mean or cfg.extra.get("prescaled"):
+        task = (_value_sum, root, result)  # prescaled: the blocks already divided
     else:
-        value = gr.scalar("value", _value_task(root, reduction, mean, denominators, factor, cfg,
-                                               result, scaled=True, scale=scale), result)
-    return value, grads
-
-
-def _value_task(root, reduction, mean, denominators, factor, cfg, result, scaled, scale=None):
-    if not mean:
-        return (_value_sum, root, result)
-    if scaled:
-        if cfg.extra.get("prescaled"):
-            return (_value_sum, root, result)  # the blocks already divided by the denominator
-        return (_value_times, root, scale, result)
-    if cfg.extra.get("weights"):
-        return (_value_mean, root, factor, result)
-    if isinstance(denominators, tuple):
-        return (_value_mean_key, root, denominators, factor, result)
-    return (_value_static_mean, root, denominators, factor, result)
-
-
-def _value_mean_key(root, den_root, factor, result):
-    return result.type(_product(root[0], _scale(den_root[0], factor)))
+        task = (_value_times, root, scale, result)
+    return gr.scalar("value", task, result), grad
 
 
 # ============================================================================================
@@ -1011,7 +982,7 @@ def _rows_block(cfg: _Cfg, idx, want: str, scale, *blocks):
     return (_as(v, cfg.result) if none else (float(v),)), g.astype(cfg.result, copy=False)
 
 
-def _rows(c: _Call, *, first, same=(), soft=True, class_weight=None, ignore=False):
+def _rows(c: _Call, *, first, same=(), class_weight=None, ignore=False):
     """Losses over a class axis: the classes must be one chunk."""
     a = c.args
     x0 = _host(c, a[first], first)
@@ -1096,7 +1067,7 @@ def _rows(c: _Call, *, first, same=(), soft=True, class_weight=None, ignore=Fals
                       for b in g.blocks]
             denominators = gr.tree("den-sum", leaves, early=True)
     value_chunks = x.chunks[:ax] + x.chunks[ax + 1:]
-    return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, mean, 1.0, denominators,
+    return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, 1.0, denominators,
                      block_fn=_rows_block, value_chunks=value_chunks,
                      value_index=lambda b: _drop_axis(b, ax))
 
@@ -1305,7 +1276,7 @@ def _dice(c: _Call):
                                                      g.shape(b)[:ax + 1], cd), True)
                           for b in g.blocks]
                 den = gr.tree("den-sum", leaves, early=True)
-        return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, mean, 1.0, den,
+        return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, 1.0, den,
                          block_fn=_dice_block, value_chunks=x.chunks[:ax + 1],
                          value_index=lambda b: b[:ax + 1])
 
@@ -1788,8 +1759,9 @@ class DaskLoss:
         self._config = config
         self.rule = rule
         self.__signature__ = inspect.signature(fl_obj)
+        memory_doc = inspect.cleandoc(fl_obj.__doc__ or "")
         self.__doc__ = (f"``fastloss.{name}`` over Dask arrays (:class:`DaskLoss`). Chunking: "
-                        f"{rule}.\n\nThe in-memory loss:\n\n{inspect.cleandoc(fl_obj.__doc__ or '')}")
+                        f"{rule}.\n\nThe in-memory loss:\n\n{memory_doc}")
         self.grad = self._entry("grad")
         self.value_and_grad = self._entry("value_and_grad")
         if hasattr(fl_obj, "grad_hess"):
