@@ -111,7 +111,7 @@ def scaling_table(size_mib, max_workers, repeat, chunk_mib) -> list[str]:
     base = None
     for workers in range(1, max_workers + 1):
         with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=40,
+                                      dashboard_address=":0", silence_logs=40,
                                       memory_limit=0) as cluster, \
                 distributed.Client(cluster) as client:
             rng = da.random.default_rng(1)

@@ -171,7 +171,7 @@ def main(argv=None) -> dict:
     else:
         cluster = distributed.LocalCluster(n_workers=a.workers, threads_per_worker=1,
                                            processes=True, memory_limit=a.worker_memory,
-                                           dashboard_address=None, silence_logs=40)
+                                           dashboard_address=":0", silence_logs=40)
         client = distributed.Client(cluster)
     try:
         with tempfile.TemporaryDirectory(prefix="fastloss-dask-") as tmp:
@@ -182,6 +182,8 @@ def main(argv=None) -> dict:
             y = da.from_zarr(path, component="y")
             limit = parse_bytes(a.worker_memory) if not a.address else min(
                 w["memory_limit"] for w in client.scheduler_info()["workers"].values())
+            if client.dashboard_link and not a.quiet:
+                say(f"dashboard: {client.dashboard_link}")
             say(f"dataset: X {x.shape} float32 = {format_bytes(x.nbytes)} in "
                 f"{x.numblocks[0]} blocks on disk ({time.perf_counter() - t0:.1f} s to write); "
                 f"worker memory limit {format_bytes(limit)} "

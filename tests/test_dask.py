@@ -477,7 +477,7 @@ def cluster():
     with dask.config.set({"distributed.worker.daemon": False,
                           "distributed.admin.tick.limit": "30s"}):
         cl = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      memory_limit=MEMORY_LIMIT, dashboard_address=None,
+                                      memory_limit=MEMORY_LIMIT, dashboard_address=":0",
                                       silence_logs=40)
         client = distributed.Client(cl, set_as_default=False)  # other tests stay local
         try:
@@ -507,6 +507,75 @@ def test_bit_identical_on_the_cluster(cluster):
     base = dask.compute(*graphs, scheduler="sync")
     _same_bits(base, cluster.compute(list(graphs), sync=True))
     _same_bits(base, cluster.compute(list(graphs), sync=True))
+
+
+def test_every_family_on_the_cluster(cluster):
+    """Every case of the table (all losses, their options) evaluated on the two-process cluster
+    in one compute: the same values as in memory, and the same bits as the synchronous
+    scheduler."""
+    lazy, refs, sync = [], [], []
+    for cid, name, make, chunkings, reductions in CASES:
+        rng = np.random.default_rng(abs(hash(cid)) % 2**32)
+        args, kwargs = make(rng, np.float64)
+        red = "mean" if "mean" in reductions else reductions[-1]
+        dargs, dkw = _to_dask(name, args, kwargs, chunkings[2], 1)
+        lazy.append(getattr(fld, name).value_and_grad(*dargs, **dkw, reduction=red))
+        refs.append((cid, _reference(name, "value_and_grad", args, dict(kwargs, reduction=red))))
+    got = cluster.compute(lazy, sync=True)
+    sync = dask.compute(*lazy, scheduler="sync")
+    for res, (cid, ref), local in zip(got, refs, sync):
+        _assert_close(tuple(res), ref, np.float64, f"{cid} on the cluster")
+        _same_bits([tuple(res)], [local])
+
+
+def test_non_finite_values_propagate_as_in_memory():
+    rng = np.random.default_rng(9)
+    z = rng.standard_normal((4, 6, 3))
+    il, tl = np.array([6, 1, 6, 6]), np.array([1, 3, 2, 0])  # sample 1 cannot be aligned
+    for red in RED3:
+        ref = fl.ctc.value_and_grad(z, np.ones((4, 3), int), il, tl, reduction=red)
+        got = dask.compute(*fld.ctc.value_and_grad(da.from_array(z, chunks=(2, 6, 3)),
+                                                   np.ones((4, 3), int), il, tl, reduction=red),
+                           scheduler="sync")
+        np.testing.assert_array_equal(got[0], ref[0])  # inf where in memory
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-12)
+    x = rng.standard_normal((5, 3))
+    y = np.full(5, -100)  # every label ignored: 'mean' is 0/0 as in torch, gradient 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref_v, ref_g = fl.cross_entropy.value_and_grad(x, y)
+        v, g = dask.compute(*fld.cross_entropy.value_and_grad(da.from_array(x, chunks=(2, 3)),
+                                                              y), scheduler="sync")
+    assert np.isnan(ref_v) and np.isnan(v)
+    np.testing.assert_array_equal(g, ref_g)
+
+
+def test_kernels_wait_for_the_denominator_not_the_other_way_round():
+    """With data-dependent denominators every kernel task depends on one scale task, which
+    depends on clones of the labels (new keys), never on a kernel or on the logits."""
+    z = da.from_array(np.zeros((12, 3)), chunks=(4, 3))
+    y = da.from_array(np.zeros(12, int), chunks=4)
+    v, g = fld.cross_entropy.value_and_grad(z, y, ignore_index=1)
+    graph = dict(g.__dask_graph__())
+    deps = {k: set(t.dependencies) for k, t in
+            dask._task_spec.convert_legacy_graph(graph).items()}
+    kernels = [k for k in graph if isinstance(k, tuple) and k[0].endswith("-kernel")]
+    scales = {d for k in kernels for d in deps[k] if d[0].endswith("-scale")}
+    assert len(kernels) == 3 and len(scales) == 1
+
+    def ancestors(key, seen=None):
+        seen = set() if seen is None else seen
+        for d in deps.get(key, ()):
+            if d not in seen:
+                seen.add(d)
+                ancestors(d, seen)
+        return seen
+
+    up = ancestors(next(iter(scales)))
+    assert not any(k[0].endswith("-kernel") for k in up)
+    assert not any(k[0] == z.name for k in up if isinstance(k, tuple))
+    assert not any(k[0] == y.name for k in up if isinstance(k, tuple))  # a clone, new keys
+    assert any("-again-" in k[0] for k in up if isinstance(k, tuple))
+    assert len(dict(fld.mse.grad(z, z).__dask_graph__())) < len(graph)  # static: no subgraph
 
 
 def test_value_agrees_across_chunkings_and_tree_shapes(monkeypatch):
