@@ -104,7 +104,7 @@ def _gan_disc(rng, dt):
 def _kl(rng, dt):
     q = _softmax(rng.standard_normal((N, C)))
     t = _softmax(rng.standard_normal((N, C)))
-    return (np.log(q).astype(dt), t.astype(dt)), {"log_pred": True}
+    return (np.log(q).astype(dt), t.astype(dt)), {"log_pred": True, "axis": 1}
 
 
 def _kl_probs(rng, dt):
@@ -682,6 +682,8 @@ def test_errors_name_the_function_and_argument():
     with pytest.raises(ValueError, match=r"cross_entropy\(\): target of class indices must "
                                          r"have shape \(10,\)"):
         fld.cross_entropy(x, np.zeros(9, int))
+    with pytest.raises(ValueError, match=r"kl_div\(\): axis=2 is out of range"):
+        fld.kl_div(x, x, axis=2)
     with pytest.raises(ValueError, match=r"cross_entropy\(\): axis=2 is out of range"):
         fld.cross_entropy(x, np.zeros(10, int), axis=2)
     with pytest.raises(ValueError, match=r"ctc\(\): logits must have shape \(N, T, C\)"):

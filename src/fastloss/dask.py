@@ -626,8 +626,9 @@ def _elementwise(c: _Call, *, pred=None, same=None, factors=(), batchmean=False)
     a = c.args
     x = _prediction(c, pred)
     hosts = {s: _host(c, a[s], s) for s in same}
-    probe = {pred: np.full((1,), 0.5, x.dtype), "sample_weight": None}
-    probe.update({s: np.ones((1,), hosts[s].dtype) for s in same})
+    one = (1,) * x.ndim  # the prediction's number of axes (kl_div checks its axis)
+    probe = {pred: np.full(one, 0.5, x.dtype), "sample_weight": None}
+    probe.update({s: np.ones(one, hosts[s].dtype) for s in same})
     probe.update({f: None for f in factors})
     c.probe(probe)
     for s in same:
@@ -746,8 +747,8 @@ def _rmse(c: _Call):
     a = c.args
     x = _prediction(c, "pred")
     t = _host(c, a["target"], "target")
-    c.probe({"pred": np.full((1,), 0.5, x.dtype), "target": np.ones((1,), t.dtype),
-             "sample_weight": None})
+    c.probe({"pred": np.full((1,) * x.ndim, 0.5, x.dtype),
+             "target": np.ones((1,) * x.ndim, t.dtype), "sample_weight": None})
     if t.shape != x.shape:
         raise c.value_error(f"pred and target must have the same shape; got {x.shape} and "
                             f"{t.shape}")
