@@ -636,7 +636,8 @@ def test_bigger_than_worker_memory(cluster):
         sync=True)
     np.testing.assert_allclose(value, peer_value, rtol=1e-6)
     assert row_sums < 1e-12  # softmax gradient rows sum to 0
-    assert 0 < sq < 2.0 / n  # sum over rows of |p - t|^2 <= 2 each, scaled by 1/n_valid^2
+    # |p - t|^2 <= 2 per valid row, scaled by 1 / n_valid^2, and n_valid > 0.9 n here
+    assert 0 < sq < 2.0 / (0.9 * n)
     assert ce_g.chunks == z.chunks
 
     t = z[:, ::-1]  # a target at no extra generation cost

@@ -1606,6 +1606,10 @@ class DaskRowFunction:
     without ``axis``); ``f.vjp(x, cotangent, ...)`` the vector-Jacobian product;
     ``logsumexp.grad`` and ``logsumexp.value_and_grad`` as in memory (one kernel call per block).
 
+    See Also
+    --------
+    DaskLoss : the losses over Dask arrays.
+
     Examples
     --------
     >>> import numpy as np, dask.array as da
@@ -1732,9 +1736,33 @@ class DaskLoss:
 
     ``grad`` and ``value_and_grad`` keep the in-memory signature's ``out`` parameter for
     compatibility but refuse anything other than None (the results are lazy; use
-    :func:`dask.array.store` or ``.to_zarr`` to write a gradient). The chunking rules of the
-    loss's family and the determinism guarantee are in the :mod:`fastloss.dask` module
-    docstring.
+    :func:`dask.array.store` or ``.to_zarr`` to write a gradient). When the in-memory loss has
+    ``grad_hess``, ``loss.grad_hess(...)`` maps it the same way.
+
+    Attributes
+    ----------
+    rule : str
+        The chunking rule of the loss's family.
+    grad, value_and_grad : callable
+        As described above, with the in-memory signatures.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When the graph is built, for anything the shapes, dtypes and options show (with the
+        in-memory loss's message, prefixed ``fastloss.dask.<name>():``); at compute time, for
+        data errors (labels out of range, probabilities outside [0, 1]), naming the block.
+
+    See Also
+    --------
+    fastloss.Loss : the in-memory loss object.
+    DaskRowFunction : softmax, log_softmax and logsumexp over Dask arrays.
+
+    Notes
+    -----
+    The chunking rules of each family, how ``"mean"`` denominators are computed and the
+    determinism guarantee are in the :mod:`fastloss.dask` module docstring and the scale-out
+    guide.
 
     Examples
     --------
