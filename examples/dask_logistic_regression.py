@@ -39,7 +39,6 @@ import time
 
 import numpy as np
 
-
 # %%
 # The data: a Gaussian design and labels drawn from a true softmax model, written to Zarr
 # block by block by the workers (nothing is ever in one place).

@@ -29,10 +29,10 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
-import fastloss as fl  # noqa: E402
-import fastloss.dask as fld  # noqa: E402
-from dask.array.core import PerformanceWarning  # noqa: E402
+from dask.array.core import PerformanceWarning
 
+import fastloss as fl
+import fastloss.dask as fld
 
 # ============================================================================================
 # cases: (id, loss name, make(rng, dtype) -> (args, kwargs), prediction chunkings, reductions)
@@ -554,7 +554,7 @@ def test_kernels_wait_for_the_denominator_not_the_other_way_round():
     depends on clones of the labels (new keys), never on a kernel or on the logits."""
     z = da.from_array(np.zeros((12, 3)), chunks=(4, 3))
     y = da.from_array(np.zeros(12, int), chunks=4)
-    v, g = fld.cross_entropy.value_and_grad(z, y, ignore_index=1)
+    g = fld.cross_entropy.grad(z, y, ignore_index=1)
     graph = dict(g.__dask_graph__())
     deps = {k: set(t.dependencies) for k, t in
             dask._task_spec.convert_legacy_graph(graph).items()}
@@ -842,7 +842,7 @@ def test_logistic_regression_example_learns_and_agrees(tmp_path):
                         "--quiet"])
     h, hm = res["history"], res["memory_history"]
     assert h[-1] < 0.7 * h[0]
-    loss, acc = res["test"]
+    acc = res["test"][1]
     assert acc > 0.6  # chance: 1/3
     np.testing.assert_allclose(h[-1], hm[-1], rtol=1e-5)
     assert res["parameter_difference"] < 1e-3
