@@ -31,7 +31,7 @@ typedef struct {
     FL_REAL *mx;  /* max over the classes */
     FL_REAL *rs;  /* 1 / sum of exponentials, rounded once */
     double *se;   /* sum of exponentials */
-    double *dot;  /* sum_j p_j h_j */
+    FL_REAL *dot; /* sum_j p_j h_j */
     FL_REAL *pk;  /* c * len parked probabilities when there is no gradient to park them in */
     int32_t *lab; /* the chunk's labels, narrowed: compared with 32-bit lanes, as wide as a
                    * float's, where int64 lanes would need packing to a float mask on AVX2 */
@@ -129,10 +129,10 @@ static inline __attribute__((always_inline)) void FL_FN(dice_chunk_grad)(
     const FL_REAL *restrict t, const int64_t *restrict lab, int64_t c, int64_t inner,
     int64_t len, const double *restrict cf, FL_REAL *restrict g, FL_FN(dice_ws) ws,
     const int from_logits, const int has_target) {
+    int32_t *restrict l32 = ws.lab;
+    if (!has_target)
+        for (int64_t i = 0; i < len; i++) l32[i] = (int32_t)lab[i];
     if (!from_logits) {
-        int32_t *restrict l32 = ws.lab;
-        if (!has_target)
-            for (int64_t i = 0; i < len; i++) l32[i] = (int32_t)lab[i];
         for (int64_t k = 0; k < c; k++) {
             FL_REAL al = (FL_REAL)cf[k * 2], be = (FL_REAL)cf[k * 2 + 1];
             const int32_t k32 = (int32_t)k;
@@ -143,27 +143,28 @@ static inline __attribute__((always_inline)) void FL_FN(dice_chunk_grad)(
         }
         return;
     }
-    /* h and dot in double: p is an FL_REAL (parked in g), but in FL_REAL arithmetic h_k - dot
-     * loses more: in float32 the largest error grows from ~1e-7 to ~3e-7 of max |g| (the
-     * rounding of g itself being ~5e-8), for ~25% fewer instructions. The labels are read as
-     * int64 here, lanes as wide as the doubles they select. */
-    double *restrict dot = ws.dot;
+    /* In FL_REAL, as the cross-entropy gradient: p is an FL_REAL already (parked in g), and the
+     * few roundings of h_k - dot at the scale of |alpha| cost float32 ~3e-7 of max |g| (~1e-7
+     * with this in double, where the loop needs ~30% more instructions). */
+    FL_REAL *restrict dot = ws.dot;
     for (int64_t k = 0; k < c; k++) {
-        const double al = (double)cf[k * 2], be = (double)cf[k * 2 + 1];
+        const FL_REAL al = (FL_REAL)cf[k * 2], be = (FL_REAL)cf[k * 2 + 1];
+        const int32_t k32 = (int32_t)k;
         const FL_REAL *restrict pk = g + k * inner;
         const FL_REAL *restrict tk = has_target ? t + k * inner : NULL;
         for (int64_t i = 0; i < len; i++) {
-            double h = has_target ? al * (double)tk[i] + be : (lab[i] == k ? al + be : be);
-            dot[i] = (k == 0 ? 0.0 : dot[i]) + (double)pk[i] * h;
+            FL_REAL h = has_target ? al * tk[i] + be : (l32[i] == k32 ? al + be : be);
+            dot[i] = (k == 0 ? (FL_REAL)0 : dot[i]) + pk[i] * h;
         }
     }
     for (int64_t k = 0; k < c; k++) {
-        const double al = (double)cf[k * 2], be = (double)cf[k * 2 + 1];
+        const FL_REAL al = (FL_REAL)cf[k * 2], be = (FL_REAL)cf[k * 2 + 1];
+        const int32_t k32 = (int32_t)k;
         FL_REAL *restrict gk = g + k * inner;
         const FL_REAL *restrict tk = has_target ? t + k * inner : NULL;
         for (int64_t i = 0; i < len; i++) {
-            double h = has_target ? al * (double)tk[i] + be : (lab[i] == k ? al + be : be);
-            gk[i] = (FL_REAL)((double)gk[i] * (h - dot[i]));
+            FL_REAL h = has_target ? al * tk[i] + be : (l32[i] == k32 ? al + be : be);
+            gk[i] = gk[i] * (h - dot[i]);
         }
     }
 }
@@ -300,7 +301,7 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
     /* whole samples per thread when that keeps every thread busy: pass 2 then finds the
      * sample in the cache pass 1 left it in, and there is no barrier between the passes */
     const int by_sample = grad && (nt == 1 || o_n % nt == 0 || o_n >= 4 * (int64_t)nt);
-    const size_t ws_len = (size_t)j.len * (2 * sizeof(FL_REAL) + 2 * sizeof(double) + sizeof(int32_t)) +
+    const size_t ws_len = (size_t)j.len * (3 * sizeof(FL_REAL) + sizeof(double) + sizeof(int32_t)) +
                           (grad ? 0 : (size_t)(c * j.len) * sizeof(FL_REAL));
     int failed = 0, badflag = 0;
 
@@ -315,9 +316,9 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
             failed = 1;
         } else {
             ws.se = (double *)mem;
-            ws.dot = ws.se + j.len;
-            ws.mx = (FL_REAL *)(ws.dot + j.len);
-            ws.rs = ws.mx + j.len;
+            ws.mx = (FL_REAL *)(ws.se + j.len);
+            ws.dot = ws.mx + j.len;
+            ws.rs = ws.dot + j.len;
             ws.lab = (int32_t *)(ws.rs + j.len);
             ws.pk = (FL_REAL *)(ws.lab + j.len);
         }
