@@ -16,16 +16,16 @@
  *   d loss / d x_tk = p_t(k) - sum over the states s with l'_s = k of gamma_t(s).
  *
  * Vectorisation: alpha_t depends on alpha_{t-1} only, so a whole row s = 0..S'-1 is one vector
- * loop; rows carry two -inf cells on the side the recursion reads from (before s = 0 for alpha,
- * after s = S'-1 for beta), so the loop body has no edge cases. lse3(a, b, c) is
- * m + log(exp(a - m) + exp(b - m) + exp(c - m)) with m the largest (0 in the exponents when all
- * are -inf: exp(-inf) = 0 and log 0 = -inf then give -inf with no NaN), and exp/log are
- * libmvec's vector functions (simd.h). The log-softmax of every step and the emissions em
- * (a gather of lp_t at the extended target) are computed once per sample, before the
- * recursions.
- * Memory per sample: em and alpha (T x S' each), lse and 1/sum (T), two rows of beta, gamma, the
- * extended target and the skip row (S'), an occupation row (C), double. They live in one buffer
- * per thread, sized for the longest sample; nothing scales with n.
+ * loop (ctc_row: lse3 with two exponentials and one logarithm per state, libmvec's vector
+ * functions, simd.h); rows are padded to whole vectors and carry -inf cells on the side the
+ * recursion reads from (before s = 0 for alpha, after s = S'-1 for beta), so the loop body has
+ * no edge cases and no state falls into a scalar remainder. The log-softmax of every step and
+ * the emissions em (a gather of lp_t at the extended target) are computed once per sample,
+ * before the recursions; gamma is one vector exp per state and the occupation a scatter-add.
+ * Memory per sample: em and alpha (T x S' each), lse and 1/sum (T), two rows of beta, gamma,
+ * three rows of scratch, the skip rows and the extended target (S'), an occupation row (C),
+ * double. They live in one buffer per thread, sized for the longest sample; nothing scales
+ * with n.
  * An impossible alignment (log P = -inf) gives loss +inf and a zero gradient. */
 
 /* Only the states that can lie on a complete path are computed: at step t the state s needs
