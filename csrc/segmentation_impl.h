@@ -19,7 +19,9 @@
  * bits. */
 
 /* Positions per chunk, a function of c only: the c rows of a chunk (about 32 KiB of logits)
- * and the per-position scratch fit in L1/L2; a multiple of 16 so vector loops have no tail. */
+ * and the per-position scratch fit in L1/L2; a multiple of 16, so that only the last chunk of
+ * a sample can have a vector remainder. (Longer or shorter chunks, 256 to 4096 positions for
+ * c = 4, measured the same.) */
 static inline int64_t FL_FN(dice_chunk_len)(int64_t c) {
     int64_t len = 8192 / (c > 0 ? c : 1);
     len = len > 1024 ? 1024 : (len < 64 ? 64 : len);
