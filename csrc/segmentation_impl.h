@@ -325,7 +325,9 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
             ws.pk = (FL_REAL *)(ws.lab + j.len);
         }
         if (by_sample) {
-#pragma omp for schedule(static)
+            /* dynamic: a sample is a large unit, and a thread held up (by another process on
+             * its core) leaves its samples to the others; no bit depends on the order */
+#pragma omp for schedule(dynamic, 1)
             for (int64_t o = 0; o < o_n; o++) {
                 if (!mem) continue;
                 for (int64_t ch = 0; ch < j.nch; ch++) FL_FN(dice_stats_unit)(&j, o, ch, ws, &my_bad);
