@@ -271,3 +271,124 @@ def test_lists_are_accepted(rng):
     x, tg, il, tl = _ok(rng)
     a = fl.ctc(x, tg.tolist(), il.tolist(), tuple(tl.tolist()))
     assert a == fl.ctc(x, tg, il, tl)
+
+
+# ------------------------------------------------------------ vectorised recursion: edge paths
+# The kernel computes each row of alpha / beta as vector loops over whole groups of 8 states
+# inside the window of states that can lie on a complete path, with exp's arguments clamped at
+# -700 (libmvec's slow path) and the three-term log-sum-exp sorted into hi + log(1 + ...);
+# these pin every target length against each group edge, repeats, blanks anywhere, long
+# inputs and class counts that are not a multiple of a vector.
+
+@pytest.mark.parametrize("blank", [0, 5, 12])
+@pytest.mark.parametrize("c", [2, 13, 33])
+def test_every_target_length_and_class_count_matches_torch(c, blank, rng):
+    pytest.importorskip("torch")
+    blank = min(blank, c - 1)
+    n, t = 22, 48
+    target_lengths = np.arange(n)  # S' = 1 .. 43: every remainder modulo 8
+    labels = rng.integers(0, c - 1, size=(n, n))
+    targets = labels + (labels >= blank)
+    input_lengths = np.clip(2 * target_lengths + rng.integers(0, 6, size=n), 1, t)
+    logits = rng.standard_normal((n, t, c)) * 2
+    for reduction in REDUCTIONS:
+        v, g = fl.ctc.value_and_grad(logits, targets, input_lengths, target_lengths,
+                                     blank=blank, reduction=reduction, zero_infinity=True)
+        tv, tg = _torch_ctc(logits, targets, input_lengths, target_lengths, blank=blank,
+                            reduction=reduction, zero_infinity=True)
+        np.testing.assert_allclose(v, tv, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(g, tg, rtol=1e-10, atol=1e-13)
+
+
+def test_repeats_runs_and_tight_inputs_match_torch(rng):
+    """Runs of one label (every skip transition forbidden), alternating pairs, and inputs of
+    exactly the minimal length (the window is a single path at the edges)."""
+    pytest.importorskip("torch")
+    c = 6
+    seqs = [[3] * 9, [1, 2] * 6, [4, 4, 5, 5, 4, 4, 1], [2], [5, 1, 5, 1, 5, 1, 5, 1, 5, 1, 5]]
+    repeats = [sum(a == b for a, b in zip(s, s[1:])) for s in seqs]
+    tl = np.array([len(s) for s in seqs])
+    for extra in (0, 1, 7):
+        il = tl + np.array(repeats) + extra
+        t = int(il.max())
+        logits = rng.standard_normal((len(seqs), t, c)) * 3
+        tg = np.concatenate(seqs)
+        v, g = fl.ctc.value_and_grad(logits, tg, il, tl, reduction="none")
+        tv, tgrad = _torch_ctc(logits, tg, il, tl, reduction="none")
+        np.testing.assert_allclose(v, tv, rtol=1e-12)
+        np.testing.assert_allclose(g, tgrad, rtol=1e-10, atol=1e-13)
+    # one step short: impossible, +inf and a zero gradient
+    v, g = fl.ctc.value_and_grad(logits, tg, tl + np.array(repeats) - 1, tl, reduction="none")
+    assert np.all(v == np.inf) and not np.any(g)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_long_input_matches_reference(dtype, rng):
+    """T = 1500 with a short target: alpha spans thousands of nats, the window is full for
+    most steps, and most cells' log-sum-exp terms are far apart (the clamped exponentials)."""
+    logits = (rng.standard_normal((2, 1500, 29)) * 2).astype(dtype)
+    targets = rng.integers(1, 29, size=(2, 30))
+    il, tl = np.array([1500, 1117]), np.array([30, 17])
+    v, g = fl.ctc.value_and_grad(logits, targets, il, tl, reduction="none")
+    rv, rg = reference.ctc(logits.astype(np.float64), targets, il, tl, reduction="none")
+    if dtype == np.float64:
+        np.testing.assert_allclose(v, rv, rtol=1e-13)
+        np.testing.assert_allclose(g, rg, rtol=1e-9, atol=1e-13)
+    else:
+        np.testing.assert_allclose(v, rv, rtol=1e-5)
+        np.testing.assert_allclose(g, rg, atol=2e-6)
+
+
+def test_blank_in_the_middle_float32_matches_torch(rng):
+    pytest.importorskip("torch")
+    c, blank = 37, 18
+    logits, targets, il, tl = _batch(rng, n=9, t=70, c=c, s=30, blank=blank, dtype=np.float32)
+    v, g = fl.ctc.value_and_grad(logits, targets, il, tl, blank=blank)
+    tv, tgrad = _torch_ctc(logits, targets, il, tl, blank=blank)
+    np.testing.assert_allclose(v, tv, rtol=2e-5)
+    np.testing.assert_allclose(g, tgrad, rtol=1e-4, atol=2e-6)
+
+
+def test_extreme_logits_one_dominant_path(rng):
+    """Logits of +-1e4 make all but one alignment ~exp(-1e4) as likely: the sorted
+    log-sum-exp sees terms thousands of nats apart, and the posterior of every other state
+    underflows to exactly 0 in the gradient."""
+    t, c = 12, 5
+    path = np.array([0, 1, 1, 0, 2, 0, 0, 3, 3, 0, 4, 0])  # emits 1 2 3 4 with blanks
+    logits = np.full((1, t, c), -1e4)
+    logits[0, np.arange(t), path] = 1e4
+    v, g = fl.ctc.value_and_grad(logits, [[1, 2, 3, 4]], [t], [4], reduction="sum")
+    rv, rg = reference.ctc(logits, [[1, 2, 3, 4]], [t], [4], reduction="sum")
+    assert v == pytest.approx(rv, abs=1e-12) and np.isfinite(v)
+    np.testing.assert_allclose(g, rg, atol=1e-12)
+    assert np.all(g == 0)  # p = onehot(path) and the posterior is that path
+
+
+def test_nan_in_any_step_poisons_only_its_sample(rng):
+    logits, targets, il, tl = _batch(rng, n=4, t=30, c=9, s=8)
+    il[:] = 30
+    for step in (0, 13, 29):
+        x = logits.copy()
+        x[2, step, 4] = np.nan
+        v, g = fl.ctc.value_and_grad(x, targets, il, tl, reduction="none")
+        assert np.isnan(v[2]) and np.all(np.isfinite(np.delete(v, 2)))
+        np.testing.assert_array_equal(np.delete(g, 2, axis=0),
+                                      np.delete(fl.ctc.grad(logits, targets, il, tl,
+                                                            reduction="none"), 2, axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_many_samples_block_sums_bit_identical(dtype, rng, threads):
+    """More than 64 samples: the value is summed in blocks of samples (a function of n), so
+    the bits still do not depend on the thread count; and it equals the reference."""
+    logits, targets, il, tl = _batch(rng, n=150, t=24, c=11, s=7, dtype=dtype)
+    out = []
+    for nt in (1, 2, 3):
+        threads(nt)
+        out.append([fl.ctc.value_and_grad(logits, targets, il, tl, reduction=r)
+                    for r in REDUCTIONS])
+    for other in out[1:]:
+        for (v, g), (v1, g1) in zip(other, out[0]):
+            assert v.tobytes() == v1.tobytes() and g.tobytes() == g1.tobytes()
+    rv, _ = reference.ctc(logits.astype(np.float64), targets, il, tl)
+    assert out[0][2][0] == pytest.approx(rv, rel=1e-12 if dtype == np.float64 else 1e-5)
