@@ -21,7 +21,7 @@ static inline double FL_FN(ssd_row_lse)(const FL_REAL *restrict row, int64_t c) 
     return (double)m + log(s);
 }
 
-static double FL_FN(ssd_one)(int64_t a, int64_t c, const FL_REAL *restrict lp,
+FL_TARGET_CLONES static double FL_FN(ssd_one)(int64_t a, int64_t c, const FL_REAL *restrict lp,
                              const FL_REAL *restrict lt, const FL_REAL *restrict x,
                              const int64_t *restrict y, double ratio, double beta, double scale,
                              FL_REAL *restrict gl, FL_REAL *restrict gc, double *restrict lse,
