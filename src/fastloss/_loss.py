@@ -10,7 +10,8 @@ public parameters::
         return value, grad
 
 :class:`Loss` builds three entry points with exactly the public parameters (``grad`` and
-``value_and_grad`` add ``out``) and passes the :class:`Call` down explicitly: nothing about a
+``value_and_grad`` add ``out``; losses declared with ``@loss(hessian=True)`` get a fourth,
+``grad_hess``) and passes the :class:`Call` down explicitly: nothing about a
 call is parked in global or thread-local state. Python itself binds the arguments, so a wrong
 keyword is reported against the public name (``mse() got an unexpected keyword argument``), and
 every ``ValueError``/``TypeError`` raised while checking arguments is prefixed with it.
@@ -25,14 +26,21 @@ import numpy as np
 
 class Call:
     """What one call of a loss asks for: the value and/or the gradient, and where to write the
-    gradient (``out``: a tuple with one array or None per differentiated input, or None)."""
+    gradient (``out``: a tuple with one array or None per differentiated input, or None).
 
-    __slots__ = ("value", "grad", "out")
+    ``hess`` asks for the second derivatives too (``grad_hess``: the gradient and the Hessian's
+    diagonal of the per-sample losses, ``out`` then holds ``(gradient, hessian)``), each at
+    least ``hessian_floor`` before the sample weight (None: no floor)."""
 
-    def __init__(self, value: bool, grad: bool, out: tuple | None = None):
+    __slots__ = ("value", "grad", "out", "hess", "hessian_floor")
+
+    def __init__(self, value: bool, grad: bool, out: tuple | None = None, hess: bool = False,
+                 hessian_floor: float | None = None):
         self.value = value
         self.grad = grad
         self.out = out
+        self.hess = hess
+        self.hessian_floor = hessian_floor
 
     def grad_buffer(self, k: int, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
                     direct: bool = True):
@@ -47,20 +55,35 @@ class Call:
         if not self.grad:
             return None
         o = self.out[k] if self.out is not None else None
-        n = 1
-        for s in shape:
-            n *= s
-        if o is not None:
-            if o.shape != shape or o.dtype != result:
-                raise ValueError(
-                    f"out must have the gradient's shape {shape} and dtype {result}; got "
-                    f"{o.shape} and {o.dtype}"
-                )
-            if (direct and o.dtype == dtype and o.flags.c_contiguous and o.flags.aligned
-                    and o.dtype.isnative
-                    and not any(i is not None and np.may_share_memory(o, i) for i in inputs)):
-                return o.reshape(-1)
-        return np.empty(n, dtype=dtype)
+        return _buffer(o, "gradient", shape, dtype, result, inputs, direct)
+
+    def hess_buffer(self, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
+                    direct: bool = True):
+        """A flat buffer for the second derivatives (``out[1]`` of ``grad_hess`` when given,
+        under the rules of :meth:`grad_buffer`), or None when they are not wanted. ``inputs``
+        should include the gradient buffer."""
+        if not self.hess:
+            return None
+        o = self.out[1] if self.out is not None else None
+        return _buffer(o, "Hessian", shape, dtype, result, inputs, direct)
+
+
+def _buffer(o, what: str, shape: tuple, dtype: np.dtype, result: np.dtype, inputs: tuple,
+            direct: bool):
+    n = 1
+    for s in shape:
+        n *= s
+    if o is not None:
+        if o.shape != shape or o.dtype != result:
+            raise ValueError(
+                f"out must have the {what}'s shape {shape} and dtype {result}; got "
+                f"{o.shape} and {o.dtype}"
+            )
+        if (direct and o.dtype == dtype and o.flags.c_contiguous and o.flags.aligned
+                and o.dtype.isnative
+                and not any(i is not None and np.may_share_memory(o, i) for i in inputs)):
+            return o.reshape(-1)
+    return np.empty(n, dtype=dtype)
 
 
 VALUE = Call(True, False)
@@ -111,6 +134,34 @@ def _out_tuple(out, n_wrt: int) -> tuple | None:
     return outs
 
 
+def _out_pair(out) -> tuple | None:
+    """``out`` of ``grad_hess``: None or a pair of distinct writeable arrays."""
+    if out is None:
+        return None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            "out must be a pair (gradient, hessian) of NumPy arrays; got "
+            f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, tuple) else ''}"
+        )
+    for o in out:
+        if not isinstance(o, np.ndarray):
+            raise TypeError(f"out must be a pair of NumPy arrays, got {type(o).__name__}")
+        if not o.flags.writeable:
+            raise ValueError("out must be writeable")
+    if np.may_share_memory(out[0], out[1]):
+        raise ValueError("out: the gradient and Hessian arrays must not share memory")
+    return out
+
+
+def _floor(value) -> float | None:
+    """``hessian_floor``: None or a real number."""
+    if value is None:
+        return None
+    from ._checks import real_param
+
+    return real_param(value, "hessian_floor")
+
+
 def _deliver(outs: tuple | None, grad):
     """The gradient(s) to return: the ``out`` arrays (filled) when given."""
     if outs is None:
@@ -156,9 +207,11 @@ def _name_error(e: Exception, name: str, params: list, binding: bool) -> None:
         e.args = (f"{name}(): {msg}",) + tuple(e.args[1:])
 
 
-def _exact(name: str, qualname: str, params: list, body: str, namespace: dict):
+def _exact(name: str, qualname: str, params: list, body: str, namespace: dict,
+           extra: str = ""):
     """A function with exactly ``params`` whose body is ``body`` (``{args}`` stands for the
-    parameters passed on by name), so that Python binds and reports arguments itself."""
+    parameters passed on by name, then ``extra``), so that Python binds and reports arguments
+    itself."""
     parts, forward, star = [], [], False
     for i, p in enumerate(params):
         default = ""
@@ -169,8 +222,10 @@ def _exact(name: str, qualname: str, params: list, body: str, namespace: dict):
             parts.append("*")
             star = True
         parts.append(p.name + default)
-        if p.name != "out":  # out goes into the Call, not to the implementation
+        if p.name not in ("out", "hessian_floor"):  # these go into the Call
             forward.append(p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}={p.name}")
+    if extra:
+        forward.append(extra)
     src = f"def {name}({', '.join(parts)}):\n{body.format(args=', '.join(forward))}\n"
     exec(src, namespace)  # noqa: S102 -- the source is built from a signature, not user input
     fn = namespace[name]
@@ -187,6 +242,10 @@ _BOTH_BODY = """\
     _o = _outs(out, _n)
     _v, _g = _impl(_BOTH if _o is None else _Call(True, True, _o), {args})
     return _v, _deliver(_o, _g)"""
+_GRAD_HESS_BODY = """\
+    _o = _pair(out)
+    _c = _Call(False, True, _o, True, _floor(hessian_floor))
+    return _deliver(_o, _impl(_c, {args})[1])"""
 
 
 def _guarded(exact, name: str, params: list):
@@ -215,10 +274,12 @@ class Loss:
     to the prediction (for ``reduction="none"``: of the sum of the per-sample losses);
     ``loss.value_and_grad(...)`` both, from one kernel pass. ``grad`` and ``value_and_grad``
     take ``out=``: an array of the gradient's shape and dtype (a tuple for losses with several
-    differentiated inputs) to write the gradient into; it is returned.
+    differentiated inputs) to write the gradient into; it is returned. Losses with a second
+    derivative also have ``loss.grad_hess(...)``: the gradient and the Hessian's diagonal of the
+    per-sample losses (what gradient boosting asks for), from one kernel pass.
     """
 
-    def __init__(self, impl, *, wrt: tuple | None = None):
+    def __init__(self, impl, *, wrt: tuple | None = None, hessian: bool = False):
         sig = inspect.signature(impl)
         params = list(sig.parameters.values())[1:]  # drop the Call
         name = impl.__name__
@@ -250,6 +311,34 @@ class Loss:
         self.value_and_grad.__doc__ = (
             f"``(value, gradient)`` of :func:`fastloss.{name}` from one kernel pass; "
             "parameters and ``out`` as for ``grad``.")
+        if hessian:
+            self._add_grad_hess(impl, name, params, ns)
+
+    def _add_grad_hess(self, impl, name: str, params: list, ns: dict) -> None:
+        """``grad_hess``: the loss's parameters without ``reduction`` (the per-sample losses
+        are differentiated), plus ``hessian_floor`` and ``out``."""
+        names = [p.name for p in params]
+        if "reduction" not in names or len(self.wrt) != 1:
+            raise TypeError(f"{name}: grad_hess needs a 'reduction' parameter and one input")
+        kw = inspect.Parameter.KEYWORD_ONLY
+        gh_params = [p for p in params if p.name != "reduction"] + [
+            inspect.Parameter("hessian_floor", kw, default=None),
+            inspect.Parameter("out", kw, default=None)]
+        ns = dict(ns, _pair=_out_pair, _floor=_floor)
+        exact = _exact("grad_hess", f"{name}.grad_hess", gh_params, _GRAD_HESS_BODY, ns,
+                       extra="reduction='none'")
+        self.grad_hess = _guarded(exact, name, gh_params)
+        self.grad_hess.__doc__ = (
+            f"``(gradient, hessian)`` of the per-sample losses of :func:`fastloss.{name}` "
+            f"with respect to ``{self.wrt[0]}``, from one kernel pass: each has "
+            f"``{self.wrt[0]}``'s shape and dtype and is multiplied by ``sample_weight``; the "
+            "Hessian is its diagonal (the second derivative of each sample's loss w.r.t. its "
+            "own entries; where that is 0 or undefined the loss's documented convention). This "
+            "is what gradient-boosting libraries take from a custom objective. Same parameters "
+            "as the loss without ``reduction``, plus ``hessian_floor`` (None or a number: each "
+            "second derivative is raised to at least this before the sample weight multiplies "
+            "it, to keep Newton steps finite) and ``out``: a pair ``(g, h)`` of arrays to write "
+            "into (returned).")
 
     def __call__(self, *args, **kwargs):
         try:
@@ -266,9 +355,10 @@ class Loss:
         return f"<fastloss loss {self.__name__}{self.__signature__}>"
 
 
-def loss(impl=None, *, wrt: tuple | None = None):
+def loss(impl=None, *, wrt: tuple | None = None, hessian: bool = False):
     """Decorator: ``@loss`` or ``@loss(wrt=("a", "b"))`` turns an implementation into a
-    :class:`Loss` (``wrt`` names the differentiated inputs; the first parameter by default)."""
+    :class:`Loss` (``wrt`` names the differentiated inputs; the first parameter by default).
+    ``hessian=True`` adds ``grad_hess``: the implementation then honours ``call.hess``."""
     if impl is None:
-        return lambda f: Loss(f, wrt=wrt)
-    return Loss(impl, wrt=wrt)
+        return lambda f: Loss(f, wrt=wrt, hessian=hessian)
+    return Loss(impl, wrt=wrt, hessian=hessian)

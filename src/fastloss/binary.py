@@ -54,7 +54,7 @@ def binary_cross_entropy(call: Call, pred: ArrayLike, target: ArrayLike, *,
     return run(call, "bce", inp, factors=(fa, (None, 1, 1)))
 
 
-@loss
+@loss(hessian=True)
 def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayLike, *,
                                      pos_weight: ArrayLike | None = None,
                                      weight: ArrayLike | None = None,
@@ -70,6 +70,10 @@ def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayL
     last axis); ``weight`` is torch's elementwise weight (neither enters the ``"mean"``
     denominator). ``label_smoothing`` ``eps`` in ``[0, 1]`` replaces ``t`` by
     ``t (1 - eps) + eps / 2`` (Keras). Gradient ``w [(1 - t) s(x) - P t s(-x)]``.
+
+    ``grad_hess``: Hessian ``w [(1 - t) + P t] s(x) s(-x)`` (with ``t`` smoothed), the logistic
+    objective's ``p (1 - p)`` for ``P = w = 1``; positive, and 0 only where ``s(x) s(-x)``
+    underflows (``|x|`` beyond ~745 in float64, ~104 in float32).
     """
     inp = Inputs(pred, target, reduction, sample_weight)
     eps = _checks.real_param(label_smoothing, "label_smoothing", lo=0.0, hi=1.0)
@@ -94,7 +98,7 @@ def hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
     return run(call, "hinge", inp)
 
 
-@loss
+@loss(hessian=True)
 def squared_hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
                   reduction: Literal["none", "sum", "mean"] = "mean",
                   sample_weight: ArrayLike | None = None):
@@ -102,13 +106,17 @@ def squared_hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
 
     ``target`` holds ``{-1, 1}``, or ``{0, 1}`` with 0 read as -1 (as ``hinge``); anything else
     is a ``ValueError``. Gradient ``-2 t max(0, 1 - t * pred)`` (continuous at the kink).
+
+    ``grad_hess``: Hessian 2 where ``t * pred < 1`` and 0 beyond; at the kink
+    ``t * pred == 1``, where the second derivative jumps, 0 (the side where the gradient is 0).
+    Pass ``hessian_floor`` to keep samples beyond the margin from giving zero-Hessian leaves.
     """
     inp = Inputs(pred, target, reduction, sample_weight)
     _pm1_targets(inp.y)
     return run(call, "squared_hinge", inp)
 
 
-@loss
+@loss(hessian=True)
 def focal(call: Call, pred: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
           alpha: float | None = None, from_logits: bool = True,
           reduction: Literal["none", "sum", "mean"] = "mean",
@@ -125,6 +133,13 @@ def focal(call: Call, pred: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     ``|x| = 1e4``); probabilities are used as given (a target class with probability 0 gives an
     infinite loss). ``gamma >= 0``; ``alpha`` in ``[0, 1]`` or None. ``gamma=0, alpha=None`` is
     the binary cross-entropy. Gradient w.r.t. ``pred`` (logits or probabilities as given).
+
+    ``grad_hess`` (logits only, ``from_logits=True``): the analytic second derivative w.r.t.
+    the logit, with ``q = 1 - p``, ``A = -log p``, ``B = -log q``:
+    ``t a q**gamma [p q (1 + 2 gamma) + gamma p A (gamma p - q)] + (1 - t)(1 - a) p**gamma
+    [p q (1 + 2 gamma) + gamma q B (gamma q - p)]``, computed in log space like the loss (finite
+    at any logit, 0 in the limits). It is negative in places for ``gamma > 0`` (the focal loss
+    is not convex); pass ``hessian_floor`` (e.g. 1e-6) when boosting with it.
     """
     gamma = _checks.real_param(gamma, "gamma", lo=0.0)
     a = -1.0 if alpha is None else _checks.real_param(alpha, "alpha", lo=0.0, hi=1.0)
@@ -134,6 +149,10 @@ def focal(call: Call, pred: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     if not from_logits:
         _checks.first_bad((inp.x < 0) | (inp.x > 1), inp.x,
                           "with from_logits=False, pred must be in [0, 1] (probabilities)")
+    if call.hess and not from_logits:
+        raise ValueError(
+            "grad_hess needs from_logits=True: the Hessian is taken w.r.t. the logit (the margin "
+            "gradient boosting works on)")
     return run(call, "focal" if from_logits else "focal_probs", inp, gamma=gamma, alpha=a,
                from_logits=from_logits)
 
