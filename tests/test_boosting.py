@@ -311,3 +311,32 @@ def test_docstring_examples():
     for name in ("poisson", "gamma", "tweedie", "pinball", "poisson_nll", "gaussian_nll"):
         runner.run(parser.get_doctest(getattr(fl, name).__doc__, {}, name, None, 0))
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_focal_example_learns(tmp_path):
+    """examples/boosting_focal.py on a small problem: every model ranks the rare positives far
+    above chance, the focal objectives lower the focal loss, the plot is written."""
+    pytest.importorskip("xgboost")
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "boosting_focal.py"
+    if not path.exists():
+        pytest.skip("examples/ is not next to the tests (an installed wheel's test run)")
+    example = runpy.run_path(str(path), run_name="boosting_focal")
+    r = example["main"](n_samples=6000, rounds=25, threads=1, outdir=str(tmp_path),
+                        verbose=False)
+    assert set(r["table"]) == {"XGBoost, logistic", "XGBoost, focal", "LightGBM, logistic",
+                               "LightGBM, focal"}
+    assert 0.01 < r["positive_rate"] < 0.08
+    for name, row in r["table"].items():
+        assert row["average precision"] > 5 * r["positive_rate"], (name, row)
+        assert row["ROC AUC"] > 0.8, (name, row)
+        assert len(r["per_round"][name]) == len(r["steps"])
+        if "focal" in name:
+            assert row["focal loss, last round"] < 0.7 * row["focal loss, round 1"], (name, row)
+    if r["plot"] is not None:  # matplotlib installed
+        assert Path(r["plot"]).stat().st_size > 10_000
+

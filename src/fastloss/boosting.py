@@ -480,7 +480,7 @@ def intercept(loss: Loss, y, *, sample_weight=None, max_iter: int = 50, **option
     max_iter : int, default 50
         Newton iterations at most.
     **options
-        The loss's options.
+        The loss's options (``hessian_floor`` included: it steers the Newton steps only).
 
     Returns
     -------
@@ -511,10 +511,11 @@ def intercept(loss: Loss, y, *, sample_weight=None, max_iter: int = 50, **option
         c = np.zeros(())
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     shape = (n,) + c.shape
+    value_options = {k: v for k, v in options.items() if k != "hessian_floor"}
 
     def total(c):
         return float(loss(np.broadcast_to(c, shape).copy(), y, reduction="sum", sample_weight=w,
-                          **options))
+                          **value_options))
 
     f = total(c)
     for _ in range(max_iter):
