@@ -284,6 +284,51 @@ def test_options_reach_the_loss_and_errors_are_clear(rng):
     np.testing.assert_array_equal(h, np.full(20, 2.0))
 
 
+def test_buffers_are_reused_per_thread_and_the_objective_pickles(rng):
+    import copy
+    import pickle
+    import threading
+
+    x = rng.normal(size=30)
+    y = rng.integers(0, 2, 30).astype(float)
+    obj = lightgbm_objective(fl.binary_cross_entropy_with_logits, hessian_floor=1e-4)
+    g1, h1 = obj(y, x, None)
+    g1_copy = g1.copy()
+    g2, h2 = obj(y, x + 1.0, None)
+    assert g2 is g1 and h2 is h1  # the same buffers, overwritten
+    assert not np.array_equal(g1, g1_copy)
+    in_thread = []
+    t = threading.Thread(target=lambda: in_thread.append(obj(y, x, None)))
+    t.start()
+    t.join()
+    assert in_thread[0][0] is not g1  # another thread, other buffers
+    np.testing.assert_array_equal(in_thread[0][0], g1_copy)
+    obj.reuse_buffers = False
+    g3, _ = obj(y, x, None)
+    assert g3 is not g1
+    for clone in (pickle.loads(pickle.dumps(obj)), copy.deepcopy(obj)):
+        assert clone.loss is fl.binary_cross_entropy_with_logits
+        assert clone.options == {"hessian_floor": 1e-4}
+        np.testing.assert_array_equal(clone(y, x, None)[1], obj(y, x, None)[1])
+
+
+def test_sklearn_clone_and_grid_search_threads():
+    """scikit-learn clones the estimator (and so the objective) for each fit."""
+    xgb = pytest.importorskip("xgboost")
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.model_selection import cross_val_score
+
+    X, y, _ = _data("binary")
+    est = xgb.XGBClassifier(n_estimators=3, max_depth=3, n_jobs=1,
+                            objective=xgboost_objective(fl.focal, gamma=1.0))
+    from joblib import parallel_backend
+
+    with parallel_backend("threading"):  # the fits run concurrently, each on its clone
+        scores = cross_val_score(est, X, y, cv=3, n_jobs=2, scoring="roc_auc")
+    assert np.all(scores > 0.75)
+    assert sklearn.base.clone(est).get_params()["objective"].options == {"gamma": 1.0}
+
+
 def test_intercept_closed_forms(rng):
     y = rng.integers(0, 2, 300).astype(float)
     w = rng.uniform(0.5, 2, 300)

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 
 import numpy as np
 
@@ -106,6 +107,32 @@ class _Adapter:
         if self._hess:
             self.grad_factor, self.hess_factor = _FACTORS[self.library].get(loss.__name__,
                                                                             (1.0, 1.0))
+            self.reuse_buffers = True
+            self._local = threading.local()
+
+    def __getstate__(self):  # pickled and deep-copied without the thread's buffers
+        state = dict(self.__dict__)
+        state.pop("_local", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._hess:
+            self._local = threading.local()
+
+    def _out(self, margins):
+        """The (gradient, Hessian) buffers of this thread's previous call when they fit: the
+        libraries copy both at once, and fresh arrays of this size cost page faults every
+        round (more than the kernel for a large softmax)."""
+        if not self.reuse_buffers:
+            return None
+        key = (margins.shape, margins.dtype.str)
+        out = getattr(self._local, "out", None)
+        if out is None or out[0] != key:
+            out = (key, (np.empty(margins.shape, margins.dtype),
+                         np.empty(margins.shape, margins.dtype)))
+            self._local.out = out
+        return out[1]
 
     def __repr__(self) -> str:
         opts = "".join(f", {k}={v!r}" for k, v in self.options.items())
@@ -160,6 +187,8 @@ class _Adapter:
 
     def _grad_hess(self, preds, labels, weight):
         margins, target, w, kw, restore = self._prepare(preds, labels, weight)
+        if margins.dtype.kind == "f" and margins.dtype.itemsize in (4, 8):
+            kw["out"] = self._out(margins)
         grad, hess = self.loss.grad_hess(margins, target, sample_weight=w, **kw)
         gf, hf = self.grad_factor, self.hess_factor
         if hf == "K/(K-1)":
@@ -210,7 +239,12 @@ class XGBoostObjective(_Adapter):
 
     Called as ``obj(predt, dtrain)`` by ``xgboost.train(..., obj=obj)`` and as
     ``obj(y_true, y_pred, sample_weight=...)`` by the scikit-learn estimators; returns
-    ``(grad, hess)`` in the margins' layout."""
+    ``(grad, hess)`` in the margins' layout.
+
+    Attributes ``grad_factor`` and ``hess_factor`` (the library's convention, see the module)
+    and ``reuse_buffers`` (default True: the arrays returned are overwritten by the next call
+    from the same thread, which XGBoost copies them before making; set False for fresh
+    arrays) may be changed."""
 
     library = "xgboost"
     _hess = True
@@ -341,7 +375,7 @@ class LightGBMObjective(_Adapter):
 
     Called as ``obj(preds, train_data)`` by ``lightgbm.train`` (``params["objective"] = obj``)
     and as ``obj(y_true, y_pred, weight)`` by the scikit-learn estimators; returns
-    ``(grad, hess)`` in the margins' layout."""
+    ``(grad, hess)`` in the margins' layout. Attributes as :class:`XGBoostObjective`'s."""
 
     library = "lightgbm"
     _hess = True
