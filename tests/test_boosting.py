@@ -356,6 +356,13 @@ def test_docstring_examples():
     for name in ("poisson", "gamma", "tweedie", "pinball", "poisson_nll", "gaussian_nll"):
         runner.run(parser.get_doctest(getattr(fl, name).__doc__, {}, name, None, 0))
     assert runner.summarize(verbose=False).failed == 0
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "boosting.rst"
+    if page.exists():  # the guide's examples (fastloss only; the library snippets are code)
+        test = parser.get_doctest(page.read_text(encoding="utf-8"), {}, page.name, str(page), 0)
+        assert test.examples
+        assert runner.run(test).failed == 0
 
 
 def test_focal_example_learns(tmp_path):

@@ -138,8 +138,9 @@ def focal(call: Call, pred: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     the logit, with ``q = 1 - p``, ``A = -log p``, ``B = -log q``:
     ``t a q**gamma [p q (1 + 2 gamma) + gamma p A (gamma p - q)] + (1 - t)(1 - a) p**gamma
     [p q (1 + 2 gamma) + gamma q B (gamma q - p)]``, computed in log space like the loss (finite
-    at any logit, 0 in the limits). It is negative in places for ``gamma > 0`` (the focal loss
-    is not convex); pass ``hessian_floor`` (e.g. 1e-6) when boosting with it.
+    at any logit, 0 in the limits). For ``gamma > 0`` it is negative for confidently wrong
+    samples (``gamma=2``: a positive with a logit below about -2.8): the focal loss is not
+    convex. Pass ``hessian_floor`` (e.g. 1e-6) when boosting with it.
     """
     gamma = _checks.real_param(gamma, "gamma", lo=0.0)
     a = -1.0 if alpha is None else _checks.real_param(alpha, "alpha", lo=0.0, hi=1.0)
