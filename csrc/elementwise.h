@@ -180,7 +180,8 @@
  * OUT  loss                    n losses times sw, or NULL
  * OUT  grad                    n gradient entries of the reduced value w.r.t. x, or NULL
  * OUT  hess                    n second derivatives, or NULL (as FL_ELEMENTWISE_KERNEL's)
- * OUT  value                   reduced value (FL_NONE: the sum) */
+ * OUT  value                   reduced value (FL_NONE: the sum)
+ * y is required: FL_ERR_ARG without it. */
 #define FL_EW_AB_DRIVER(NAME, PLAIN, HESS_CASES, HAS_HESS, POINT3)                              \
     FL_TARGET_CLONES                                                                            \
     int FL_FN(NAME)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,             \
@@ -190,7 +191,7 @@
                     FL_REAL *restrict grad, FL_REAL *restrict hess, double *value,               \
                     int n_threads) {                                                            \
         const int flags = FL_EW_FLAGS(sw, loss, grad, hess);                                    \
-        if (!FL_EW_FLAGS_OK(flags, HAS_HESS)) return FL_ERR_ARG;                                \
+        if (!FL_EW_FLAGS_OK(flags, HAS_HESS) || (!y && n > 0)) return FL_ERR_ARG;               \
         int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;                                             \
         fl_partials ps;                                                                         \
         double *part = fl_partials_get(&ps, nb);                                                \

@@ -23,6 +23,7 @@ typedef struct {
     double power;           /* tweedie: variance power p (poisson 1, gamma 2) */
     double quantile;        /* pinball: q in (0, 1) */
     double eps;             /* poisson_nll: added to the rate; gaussian_nll: variance clamp */
+    double var;             /* gaussian_nll: the variance, times the factor a when given */
     int log_input;          /* poisson_nll: x is log(rate) */
     int full;               /* poisson_nll, gaussian_nll: add the constant terms */
     double hessian_floor;   /* grad_hess: lower bound of each second derivative (-inf: none) */

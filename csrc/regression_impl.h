@@ -226,12 +226,15 @@ FL_POINT_FN void FL_FN(poisson_nll_point)(FL_REAL x, FL_REAL y, const fl_params 
 FL_ELEMENTWISE_HESS_KERNEL(fl_poisson_nll, FL_FN(poisson_nll_point))
 
 /* Gaussian negative log-likelihood, torch.nn.functional.gaussian_nll_loss, with the variance
- * as the broadcast factor a: v = max(var, eps) (torch clamps a copy of var), d = x - y,
+ * var = a * p->var: a broadcast factor a times a scalar (a NULL reads 1, so a scalar variance
+ * takes the vectorised path without factor arrays). v = max(var, eps) (torch clamps a copy of
+ * var), d = x - y:
  *   (log v + d^2 / v) / 2 [+ log(2 pi) / 2 when full],  derivative d / v,  second 1 / v. */
-FL_POINT_FN void FL_FN(gaussian_nll_point)(FL_REAL x, FL_REAL y, FL_REAL var, FL_REAL unused,
+FL_POINT_FN void FL_FN(gaussian_nll_point)(FL_REAL x, FL_REAL y, FL_REAL a, FL_REAL unused,
                                              const fl_params *p, FL_REAL *l, FL_REAL *g,
                                              FL_REAL *h) {
     const FL_REAL eps = (FL_REAL)p->eps;
+    FL_REAL var = a * (FL_REAL)p->var;
     FL_REAL v = var < eps ? eps : var; /* NaN kept */
     FL_REAL d = x - y, r = (FL_REAL)1 / v;
     *l = (FL_REAL)0.5 * (FL_LOG(v) + d * d * r) +

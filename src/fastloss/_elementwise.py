@@ -27,6 +27,8 @@ class Inputs:
         self.result = _checks.result_dtype(p)
         self.code = _checks.reduction_code(reduction, allowed)
         if target is None:
+            if names[1]:  # a two-input loss: None is not a target (single-input ones name none)
+                raise TypeError(f"{names[1]} must be an array, got None")
             self.y = None
         else:
             t = _checks.any_array(target, names[1])

@@ -16,6 +16,7 @@ cdef extern from "fastloss.h" nogil:
         double power
         double quantile
         double eps
+        double var
         int log_input
         int full
         double hessian_floor

@@ -93,7 +93,7 @@ cdef inline double _floor(hessian_floor) except? -1.0:
 cdef inline fl_params _params(double delta, double beta, double gamma, double alpha,
                               double label_smoothing, bint from_logits, bint saturating,
                               double power, double quantile, double eps, bint log_input,
-                              bint full, hessian_floor) except *:
+                              bint full, hessian_floor, double var=1.0) except *:
     cdef fl_params prm
     prm.delta = delta
     prm.beta = beta
@@ -105,6 +105,7 @@ cdef inline fl_params _params(double delta, double beta, double gamma, double al
     prm.power = power
     prm.quantile = quantile
     prm.eps = eps
+    prm.var = var
     prm.log_input = log_input
     prm.full = full
     prm.hessian_floor = _floor(hessian_floor)
@@ -149,12 +150,12 @@ def elementwise(int kernel, x, y, sw, int reduction, double denom_scale, loss, g
 def elementwise_factors(int kernel, x, y, sw, a, int64_t a_len, int64_t a_inner, b,
                         int64_t b_len, int64_t b_inner, int reduction, loss, grad,
                         int n_threads, hess=None, *, double label_smoothing=0.0,
-                        double eps=0.0, bint full=False, hessian_floor=None):
+                        double eps=0.0, bint full=False, double var=1.0, hessian_floor=None):
     """An ELEMENTWISE_FACTORS kernel by index (per-element factors by broadcast pattern)."""
     if not 0 <= kernel < 3:
         raise ValueError("fastloss internal: unknown elementwise kernel")
     cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, label_smoothing, False, False, 0.0, 0.5,
-                                 eps, False, full, hessian_floor)
+                                 eps, False, full, hessian_floor, var)
     cdef double value = 0.0
     cdef int rc
     cdef int t = _real_type(x)

@@ -603,5 +603,9 @@ def gaussian_nll(call: Call, pred: ArrayLike, target: ArrayLike, var: ArrayLike,
     full = _checks.flag(full, "full")
     eps = _checks.real_param(eps, "eps", lo=0.0)
     inp = Inputs(pred, target, reduction, sample_weight)
-    fa = _gaussian_var(var, inp.shape, inp.dtype)
-    return run(call, "gaussian_nll", inp, factors=(fa, (None, 1, 1)), eps=eps, full=full)
+    values, length, inner = _gaussian_var(var, inp.shape, inp.dtype)
+    scalar = 1.0
+    if values is not None and length == 1:  # one variance: a kernel option, no factor array
+        scalar, values = float(values[0]), None
+    return run(call, "gaussian_nll", inp, factors=((values, length, inner), (None, 1, 1)),
+               eps=eps, full=full, var=scalar)
