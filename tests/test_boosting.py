@@ -123,9 +123,9 @@ def test_xgboost_metric_reports_the_weighted_mean_loss():
 def test_xgboost_multi_output_regression():
     """Multi-output models: labels and margins (n, T), elementwise losses as they are."""
     xgb = pytest.importorskip("xgboost")
-    X, y, _ = _data("regression")
+    X, y, w = _data("regression")
     Y = np.stack([y, -y + X[:, 2]], axis=1)
-    dtrain = xgb.DMatrix(X, label=Y)
+    dtrain = xgb.DMatrix(X, label=Y, weight=w)  # one weight per row, for both outputs
     params = {**XGB_PARAMS, "multi_strategy": "multi_output_tree"}
     ref = xgb.train({**params, "objective": "reg:squarederror"}, dtrain, ROUNDS)
     ours = xgb.train(params, dtrain, ROUNDS, obj=xgboost_objective(fl.mse))

@@ -175,6 +175,8 @@ class _Adapter:
         else:
             target = labels.reshape(preds.shape) if labels.shape != preds.shape \
                 and labels.size == preds.size else labels
+            if weight is not None and preds.ndim == 2 and weight.shape == preds.shape[:1]:
+                weight = weight[:, None]  # one weight per row of a multi-output model
         return preds, target, weight, kw, restore
 
     def _unflatten(self, preds, n):
