@@ -249,6 +249,7 @@ def test_margin_layouts_flattened_and_column_major(rng):
     t = rng.dirichlet(np.ones(4), 50)
     g, h = xo(t, z)
     g2, h2 = fl.cross_entropy.grad_hess(z, t)
+    np.testing.assert_allclose(g, g2, rtol=1e-14)
     np.testing.assert_allclose(h, 2 * h2, rtol=1e-14)
 
 

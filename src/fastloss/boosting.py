@@ -524,6 +524,10 @@ def intercept(loss: Loss, y, *, sample_weight=None, max_iter: int = 50, **option
         The margin: a float, or one per class ``(K,)`` for ``cross_entropy`` (``K`` from
         ``options["n_classes"]`` or the largest label + 1).
 
+    See Also
+    --------
+    xgboost_objective, lightgbm_objective
+
     Examples
     --------
     >>> import numpy as np
