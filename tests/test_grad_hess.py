@@ -275,6 +275,17 @@ def test_regression_hessians_closed_forms(dtype):
     g, h = fl.squared_hinge.grad_hess(_f(dtype, BIG, -BIG, 1.0), _f(dtype, 1, 1, 1))
     np.testing.assert_array_equal(g, _f(dtype, 0, -2 * (1 + BIG), 0))
     np.testing.assert_array_equal(h, [0, 2, 0])  # the kink t x = 1 takes the outer side
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    g, h = fl.msle.grad_hess(_f(dtype, BIG), _f(dtype, 0.5))
+    a = np.log1p(BIG) - np.log1p(0.5)  # 2a / (1 + x) and 2 (1 - a) / (1 + x)^2
+    np.testing.assert_allclose([g[0], h[0]], [2 * a / (1 + BIG), 2 * (1 - a) / (1 + BIG) ** 2],
+                               rtol=rtol)
+    g, h = fl.gaussian_nll.grad_hess(_f(dtype, BIG, -BIG), _f(dtype, 0, 0), 2.0)
+    np.testing.assert_array_equal(g, [BIG / 2, -BIG / 2])
+    np.testing.assert_array_equal(h, [0.5, 0.5])
+    g, h = fl.poisson_nll.grad_hess(_f(dtype, BIG), _f(dtype, 3.0), log_input=False)
+    xe = BIG + 1e-8  # eps is added to the rate
+    np.testing.assert_allclose([g[0], h[0]], [1 - 3 / xe, 3 / xe**2], rtol=rtol)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
