@@ -51,16 +51,19 @@ int FL_FN(fl_check_binary_targets)(int64_t n, const FL_REAL *restrict y, int64_t
 }
 
 /* Squared hinge max(0, 1 - t x)^2, t = +1 for y > 0 else -1 (targets validated by
- * fl_check_binary_targets); derivative -2 t max(0, 1 - t x), continuous at the kink. */
+ * fl_check_binary_targets); derivative -2 t max(0, 1 - t x), continuous at the kink. The second
+ * derivative, 2 inside the margin and 0 beyond, jumps at the kink t x = 1: there it is taken as
+ * 0, the side where the gradient vanishes too. */
 FL_POINT_FN void FL_FN(squared_hinge_point)(FL_REAL x, FL_REAL y, const fl_params *p,
-                                              FL_REAL *l, FL_REAL *g) {
+                                              FL_REAL *l, FL_REAL *g, FL_REAL *h) {
     FL_REAL t = y > 0 ? (FL_REAL)1 : (FL_REAL)-1;
     FL_REAL m = (FL_REAL)1 - t * x;
     FL_REAL mp = m > 0 ? m : (m <= 0 ? (FL_REAL)0 : m); /* max(m, 0), NaN kept */
     *l = mp * mp;
     *g = (FL_REAL)-2 * t * mp;
+    *h = m > 0 ? (FL_REAL)2 : (m <= 0 ? (FL_REAL)0 : m);
 }
-FL_ELEMENTWISE_KERNEL(fl_squared_hinge, FL_FN(squared_hinge_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_squared_hinge, FL_FN(squared_hinge_point))
 
 /* Binary cross-entropy from probabilities, torch.nn.functional.binary_cross_entropy:
  *   l = -w [t max(log p, -100) + (1 - t) max(log(1 - p), -100)]
@@ -86,11 +89,13 @@ FL_ELEMENTWISE_AB_KERNEL(fl_bce, FL_FN(bce_point))
  * weight w, targets smoothed Keras-style t' = t (1 - eps) + eps / 2:
  *   l = w [P t' softplus(-x) + (1 - t') softplus(x)]          (-log s(x) = softplus(-x))
  *   g = w [(1 - t') s(x) - P t' s(-x)]
+ *   h = w [(1 - t') + P t'] s(x) s(-x),   s(x) s(-x) = e / (1 + e)^2
  * Both softplus share L = log1p(exp(-|x|)) and both sigmoids share e = exp(-|x|): no overflow at
  * any |x|, and the two loss terms are non-negative, so there is no cancellation (the textbook
  * (1 - t) x + softplus(-x) loses the small loss of a confident correct logit). a = w, b = P. */
 FL_POINT_FN void FL_FN(bce_logits_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REAL pw,
-                                           const fl_params *p, FL_REAL *l, FL_REAL *g) {
+                                           const fl_params *p, FL_REAL *l, FL_REAL *g,
+                                           FL_REAL *h) {
     const FL_REAL eps = (FL_REAL)p->label_smoothing;
     FL_REAL t = eps != 0 ? y * ((FL_REAL)1 - eps) + (FL_REAL)0.5 * eps : y;
     FL_REAL e = FL_EXP(-FL_FABS(x)), L = FL_LOG1P(e);
@@ -104,8 +109,9 @@ FL_POINT_FN void FL_FN(bce_logits_point)(FL_REAL x, FL_REAL y, FL_REAL w, FL_REA
     FL_REAL lv = (pt != 0 ? pt * sp_neg : (FL_REAL)0) + (nt != 0 ? nt * sp_pos : (FL_REAL)0);
     *l = w * (x != x ? x : lv); /* NaN logit: NaN even where both coefficients vanish */
     *g = w * (nt * s_pos - pt * s_neg);
+    *h = w * (nt + pt) * (e * r * r);
 }
-FL_ELEMENTWISE_AB_KERNEL(fl_bce_logits, FL_FN(bce_logits_point))
+FL_ELEMENTWISE_AB_HESS_KERNEL(fl_bce_logits, FL_FN(bce_logits_point))
 
 /* Binary focal loss (Lin et al. 2017), general soft-target form with p the probability:
  *   l = a_pos t (1 - p)^gamma (-log p) + a_neg (1 - t) p^gamma (-log(1 - p)),
@@ -119,7 +125,13 @@ FL_ELEMENTWISE_AB_KERNEL(fl_bce_logits, FL_FN(bce_logits_point))
  * From probabilities p (as given, no clamp): d/dp [-(1-p)^gamma log p] = gamma (1-p)^(gamma-1)
  * log p - (1-p)^gamma / p and d/dp [-p^gamma log(1-p)] = -gamma p^(gamma-1) log(1-p) +
  * p^gamma / (1-p); a term whose target coefficient is 0 is skipped (no 0 * inf), and
- * gamma q^(gamma-1) log(1-q) is taken as 0 at q = 0 (its limit) or gamma = 0. */
+ * gamma q^(gamma-1) log(1-q) is taken as 0 at q = 0 (its limit) or gamma = 0.
+ * Second derivative from logits (the logit form only: boosting works on margins), with
+ * d(1-p)/dx = -p (1 - p), dA/dx = -(1 - p), dB/dx = p:
+ *   d2/dx2 [(1-p)^gamma A] = (1-p)^gamma [p (1-p) (1 + 2 gamma) + gamma pA (gamma p - (1-p))]
+ *   d2/dx2 [p^gamma B]     = p^gamma [p (1-p) (1 + 2 gamma) + gamma (1-p)B (gamma (1-p) - p)]
+ * (gamma = 0: p (1 - p), the logistic loss's); pA and (1-p)B are the guarded products below, so
+ * the limits at x = +-inf hold: every term is a vanishing factor times a bounded one. */
 static inline FL_REAL FL_FN(rb_gpow_log)(FL_REAL q, FL_REAL gamma, FL_REAL logv) {
     /* gamma q^(gamma - 1) log v, with 0 when gamma = 0 or log v = 0 */
     if (gamma == 0 || logv == 0) return (FL_REAL)0;
@@ -128,7 +140,7 @@ static inline FL_REAL FL_FN(rb_gpow_log)(FL_REAL q, FL_REAL gamma, FL_REAL logv)
 /* Two kernels, so that the logit form (exp and log only, branch-free) vectorises while the
  * probability form keeps its pow calls and guarded terms. */
 FL_POINT_FN void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                      FL_REAL *g) {
+                                      FL_REAL *g, FL_REAL *h) {
     const FL_REAL gamma = (FL_REAL)p->gamma;
     const FL_REAL a_pos = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)p->alpha;
     const FL_REAL a_neg = p->alpha < 0 ? (FL_REAL)1 : (FL_REAL)(1.0 - p->alpha);
@@ -146,10 +158,14 @@ FL_POINT_FN void FL_FN(focal_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL
     FL_REAL lv = (cp != 0 ? cp * qg * A : (FL_REAL)0) + (cn != 0 ? cn * pg * B : (FL_REAL)0);
     FL_REAL gv = (cp != 0 ? -cp * qg * (sn + gamma * spA) : (FL_REAL)0) +
                  (cn != 0 ? cn * pg * (sp + gamma * snB) : (FL_REAL)0);
+    FL_REAL pq = sp * sn, c2 = (FL_REAL)1 + (FL_REAL)2 * gamma;
+    FL_REAL hv = (cp != 0 ? cp * qg * (pq * c2 + gamma * spA * (gamma * sp - sn)) : (FL_REAL)0) +
+                 (cn != 0 ? cn * pg * (pq * c2 + gamma * snB * (gamma * sn - sp)) : (FL_REAL)0);
     *l = x != x ? x : lv; /* NaN logit: NaN even where a coefficient vanishes */
     *g = x != x ? x : gv;
+    *h = x != x ? x : hv;
 }
-FL_ELEMENTWISE_KERNEL(fl_focal, FL_FN(focal_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_focal, FL_FN(focal_point))
 
 FL_POINT_FN void FL_FN(focal_probs_point)(FL_REAL x, FL_REAL y, const fl_params *p,
                                             FL_REAL *l, FL_REAL *g) {
@@ -227,10 +243,10 @@ int FL_FN(fl_gan_discriminator)(int64_t n_r, const FL_REAL *restrict real,
     memset(&prm, 0, sizeof prm);
     double vr = 0.0, vf = 0.0;
     int rc = FL_FN(fl_softplus_neg)(n_r, real, NULL, sw_r, &prm, reduction, 1.0, loss_r, grad_r,
-                                    &vr, n_threads);
+                                    NULL, &vr, n_threads);
     if (rc != FL_OK) return rc;
-    rc = FL_FN(fl_softplus_pos)(n_f, fake, NULL, sw_f, &prm, reduction, 1.0, loss_f, grad_f, &vf,
-                                n_threads);
+    rc = FL_FN(fl_softplus_pos)(n_f, fake, NULL, sw_f, &prm, reduction, 1.0, loss_f, grad_f,
+                                NULL, &vf, n_threads);
     if (rc != FL_OK) return rc;
     *value = vr + vf;
     return FL_OK;

@@ -20,23 +20,32 @@ typedef struct {
     double label_smoothing; /* bce_logits: t' = t (1 - eps) + eps / 2 (Keras) */
     int from_logits;        /* focal: x holds logits (else probabilities) */
     int saturating;         /* gan_generator: minimax log(1 - s(x)) instead of -log s(x) */
+    double power;           /* tweedie: variance power p (poisson 1, gamma 2) */
+    double quantile;        /* pinball: q in (0, 1) */
+    double eps;             /* poisson_nll: added to the rate; gaussian_nll: variance clamp */
+    double var;             /* gaussian_nll: the variance, times the factor a when given */
+    int log_input;          /* poisson_nll: x is log(rate) */
+    int full;               /* poisson_nll, gaussian_nll: add the constant terms */
+    double hessian_floor;   /* grad_hess: lower bound of each second derivative (-inf: none) */
 } fl_params;
 
 /* The elementwise kernels (elementwise.h): one pass over x, y (y NULL for single-input losses)
  * and optional sample weights sw, writing the per-element losses and/or the gradient of the
- * reduced value. 'mean' divides by (sum of sw, or n) * denom_scale. */
+ * reduced value, or the gradient and its derivative (hess: the second derivatives, for the
+ * losses that have them; FL_ERR_ARG from the others). 'mean' divides by (sum of sw, or n) *
+ * denom_scale. */
 #define FL_DECLARE_ELEMENTWISE(NAME, T, SUF)                                                    \
     int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const fl_params *prm,      \
-                     int reduction, double denom_scale, T *loss, T *grad, double *value,        \
-                     int n_threads);
+                     int reduction, double denom_scale, T *loss, T *grad, T *hess,              \
+                     double *value, int n_threads);
 
 /* Elementwise kernels with two per-element factors read by a broadcast pattern
  * (elementwise.h): element i reads a[(i / a_inner) % a_len], likewise b; NULL reads 1. */
 #define FL_DECLARE_ELEMENTWISE_AB(NAME, T, SUF)                                                 \
     int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const T *a, int64_t a_len, \
                      int64_t a_inner, const T *b, int64_t b_len, int64_t b_inner,               \
-                     const fl_params *prm, int reduction, T *loss, T *grad, double *value,      \
-                     int n_threads);
+                     const fl_params *prm, int reduction, T *loss, T *grad, T *hess,            \
+                     double *value, int n_threads);
 
 /* regression.c */
 #define FL_DECLARE_REGRESSION(T, SUF)                                                           \
@@ -46,7 +55,11 @@ typedef struct {
     FL_DECLARE_ELEMENTWISE(fl_msle, T, SUF)                                                     \
     FL_DECLARE_ELEMENTWISE(fl_huber, T, SUF)                                                    \
     FL_DECLARE_ELEMENTWISE(fl_smooth_l1, T, SUF)                                                \
-    FL_DECLARE_ELEMENTWISE(fl_log_cosh, T, SUF)
+    FL_DECLARE_ELEMENTWISE(fl_log_cosh, T, SUF)                                                 \
+    FL_DECLARE_ELEMENTWISE(fl_tweedie, T, SUF)                                                  \
+    FL_DECLARE_ELEMENTWISE(fl_pinball, T, SUF)                                                  \
+    FL_DECLARE_ELEMENTWISE(fl_poisson_nll, T, SUF)                                              \
+    FL_DECLARE_ELEMENTWISE_AB(fl_gaussian_nll, T, SUF)
 
 /* binary.c */
 #define FL_DECLARE_BINARY(T, SUF)                                                               \
@@ -67,17 +80,20 @@ typedef struct {
 
 /* multiclass.c: rows of c classes (classes last, C-contiguous) unless said otherwise */
 #define FL_DECLARE_MULTICLASS(T, SUF)                                                           \
+    /* hess (or NULL; needs grad): the diagonal of the Hessian, each sample's second        \
+     * derivatives raised to hess_floor before its weight multiplies them */                   \
     int fl_ce_index_##SUF(int64_t n, int64_t c, const T *logits, const int64_t *labels,         \
                           const T *sw, const double *cw, int64_t ignore_index, double eps,      \
-                          double inv_t, int reduction, T *loss, T *grad, double *value,         \
-                          int64_t *bad, int n_threads);                                         \
+                          double inv_t, int reduction, T *loss, T *grad, T *hess,               \
+                          double hess_floor, double *value, int64_t *bad, int n_threads);       \
     int fl_ce_index_strided_##SUF(int64_t o_n, int64_t c, int64_t inner, const T *logits,         \
                                   const int64_t *labels, const T *sw, const double *cw,         \
                                   int64_t ignore_index, double eps, double inv_t, int reduction, \
-                                  T *loss, T *grad, double *value, int64_t *bad, int n_threads); \
+                                  T *loss, T *grad, T *hess, double hess_floor, double *value,  \
+                                  int64_t *bad, int n_threads);                                 \
     int fl_ce_prob_##SUF(int64_t n, int64_t c, const T *logits, const T *target, const T *sw,   \
                          const double *cw, double eps, double inv_t, int reduction, T *loss,    \
-                         T *grad, double *value, int n_threads);                                \
+                         T *grad, T *hess, double hess_floor, double *value, int n_threads);    \
     int fl_softmax_##SUF(int64_t n, int64_t c, const T *z, double inv_t, int log_out, T *out,    \
                          int n_threads);                                                        \
     int fl_softmax_vjp_##SUF(int64_t n, int64_t c, const T *z, const T *v, double inv_t,        \

@@ -92,6 +92,24 @@ static inline double FL_FN(row_wgap)(const FL_REAL *restrict z, int64_t c, FL_RE
     return s;
 }
 
+/* The diagonal of one row's Hessian, h_k = hs * max(u p_k (1 - p_k), floor), from e_k =
+ * exp(x_k - m) and S = sum_k e_k (p_k = e_k / S): a softmax loss that is B lse(x) minus terms
+ * linear in x has the Hessian B (diag(p) - p p^T) w.r.t. x, whose diagonal is B p_k (1 - p_k);
+ * u = B / T^2 (the chain rule through x = z / T), hs = the sample weight times the 'mean'
+ * factor, applied after the floor so a weight of 0 gives 0. */
+static inline void FL_FN(ce_row_hess)(const FL_REAL *restrict e, FL_REAL *restrict h, int64_t c,
+                                      double S, double u, double hs, double floor) {
+    const FL_REAL is = (FL_REAL)(1.0 / S), hu = (FL_REAL)u, sc = (FL_REAL)hs;
+    const FL_REAL fl = (FL_REAL)floor;
+#pragma omp simd
+    for (int64_t k = 0; k < c; k++) {
+        FL_REAL pk = e[k] * is;
+        FL_REAL hk = hu * pk * ((FL_REAL)1 - pk);
+        hk = hk < fl ? fl : hk; /* NaN kept */
+        h[k] = sc * hk;
+    }
+}
+
 /* Integer class targets.
  * IN   n, c          rows and classes
  * IN   logits        n*c values, row-major
@@ -103,6 +121,8 @@ static inline double FL_FN(row_wgap)(const FL_REAL *restrict z, int64_t c, FL_RE
  * IN   reduction     FL_NONE, FL_SUM or FL_MEAN
  * OUT  loss          n per-row losses (times sw) or NULL
  * OUT  grad          n*c gradient of the reduced value w.r.t. the logits, or NULL
+ * OUT  hess          n*c diagonal of the Hessian of the reduced value, or NULL (needs grad)
+ * IN   hess_floor    lower bound of each sample's second derivatives before its weight
  * OUT  value         reduced value (FL_NONE: the sum)
  * OUT  bad           index of the first label outside [0, c), on FL_ERR_LABEL
  *
@@ -113,15 +133,21 @@ static inline double FL_FN(row_wgap)(const FL_REAL *restrict z, int64_t c, FL_RE
  * and 'mean' divides the total by D = sum over non-ignored rows of w_y (their count without
  * class weights). Sample weights s multiply each row and enter D.
  * Gradient of one row w.r.t. x_k: a * (p_k - [k == y]) + b * (W p_k - w_k), W = sum_k w_k,
- * with a = s w_y (1 - eps) / D, b = s eps / (c D); the chain rule through x = z / T adds 1/T. */
+ * with a = s w_y (1 - eps) / D, b = s eps / (c D); the chain rule through x = z / T adds 1/T.
+ * The row loss is ((1 - eps) w_y + (eps / c) W) lse minus terms linear in x: ce_row_hess with
+ * that coefficient. */
 /* Loss and gradient of one non-ignored row once m = max x and S = sum exp(x - m) are known;
  * g (may be NULL) holds exp(x_k - m) on entry and the gradient on exit. Returns the row's
  * contribution s * loss to the sum; writes s * loss to *loss_i when loss_i is not NULL. */
 static inline __attribute__((always_inline)) double FL_FN(ce_row_finish)(const FL_REAL *restrict z, FL_REAL *restrict g,
                                           int64_t c, int64_t y, double s, const double *cw,
                                           double wsum, double eps, double scale, double inv_t,
-                                          FL_REAL it, FL_REAL m, double S, FL_REAL *loss_i) {
+                                          FL_REAL it, FL_REAL m, double S, FL_REAL *loss_i,
+                                          FL_REAL *restrict h, double hess_floor) {
     double wy = cw ? cw[y] : 1.0;
+    if (h) /* before g's exponentials become the gradient */
+        FL_FN(ce_row_hess)(g, h, c, S, ((1.0 - eps) * wy + (eps / (double)c) * wsum) * inv_t * inv_t,
+                           s * scale, hess_floor);
     double logS = log(S);
     double nll = ((double)m - (double)(z[y] * it)) + logS;
     double smooth = 0.0;
@@ -156,7 +182,8 @@ static inline __attribute__((always_inline)) double FL_FN(ce_index_small)(int64_
                                            const FL_REAL *restrict sw, const double *cw,
                                            int64_t ignore_index, double eps, double inv_t,
                                            double wsum, double scale, FL_REAL *restrict loss,
-                                           FL_REAL *restrict grad) {
+                                           FL_REAL *restrict grad, FL_REAL *restrict hess,
+                                           double hess_floor) {
     FL_REAL shift[FL_CE_FLAT], ebuf[FL_CE_FLAT];
     const FL_REAL it = (FL_REAL)inv_t;
     const int64_t rows = FL_CE_FLAT / c;
@@ -176,10 +203,13 @@ static inline __attribute__((always_inline)) double FL_FN(ce_index_small)(int64_
         for (int64_t i = 0; i < r1 - r0; i++) {
             int64_t y = labels[r0 + i];
             FL_REAL *ei = e + i * c;
+            FL_REAL *hi_ = hess ? hess + (r0 + i) * c : NULL;
             if (y == ignore_index) {
                 if (loss) loss[r0 + i] = 0;
                 if (grad)
                     for (int64_t k = 0; k < c; k++) ei[k] = 0;
+                if (hi_)
+                    for (int64_t k = 0; k < c; k++) hi_[k] = 0;
                 continue;
             }
             double S = 0.0;
@@ -187,7 +217,7 @@ static inline __attribute__((always_inline)) double FL_FN(ce_index_small)(int64_
             double s = sw ? (double)sw[r0 + i] : 1.0;
             acc += FL_FN(ce_row_finish)(z + i * c, grad ? ei : NULL, c, y, s, cw, wsum, eps,
                                         scale, inv_t, it, shift[i * c], S,
-                                        loss ? loss + r0 + i : NULL);
+                                        loss ? loss + r0 + i : NULL, hi_, hess_floor);
         }
     }
     return acc;
@@ -198,7 +228,9 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                        const int64_t *restrict labels, const FL_REAL *restrict sw,
                        const double *restrict cw, int64_t ignore_index, double eps, double inv_t,
                        int reduction, FL_REAL *restrict loss, FL_REAL *restrict grad,
-                       double *value, int64_t *bad, int n_threads) {
+                       FL_REAL *restrict hess, double hess_floor, double *value, int64_t *bad,
+                       int n_threads) {
+    if (hess && !grad) return FL_ERR_ARG; /* the exponentials are parked in grad */
     double d_valid = 0.0;
     for (int64_t i = 0; i < n; i++) {
         int64_t y = labels[i];
@@ -231,25 +263,28 @@ int FL_FN(fl_ce_index)(int64_t n, int64_t c, const FL_REAL *restrict logits,
         double acc = 0.0;
         if (c < FL_CE_SMALL_C) {
             acc = FL_FN(ce_index_small)(lo, hi, c, logits, labels, sw, cw, ignore_index, eps,
-                                        inv_t, wsum, scale, loss, grad);
+                                        inv_t, wsum, scale, loss, grad, hess, hess_floor);
             part[b] = acc;
             continue;
         }
         for (int64_t i = lo; i < hi; i++) {
             const FL_REAL *restrict z = logits + i * c;
             FL_REAL *restrict g = grad ? grad + i * c : NULL;
+            FL_REAL *restrict h = hess ? hess + i * c : NULL;
             int64_t y = labels[i];
             if (y == ignore_index) {
                 if (loss) loss[i] = 0;
                 if (g)
                     for (int64_t k = 0; k < c; k++) g[k] = 0;
+                if (h)
+                    for (int64_t k = 0; k < c; k++) h[k] = 0;
                 continue;
             }
             double s = sw ? (double)sw[i] : 1.0;
             FL_REAL m = FL_FN(row_max)(z, c, it);
             double S = FL_FN(row_expsum)(z, c, it, m, g);
             acc += FL_FN(ce_row_finish)(z, g, c, y, s, cw, wsum, eps, scale, inv_t, it, m, S,
-                                        loss ? loss + i : NULL);
+                                        loss ? loss + i : NULL, h, hess_floor);
         }
         part[b] = acc;
     }
@@ -271,8 +306,10 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
                                const FL_REAL *restrict logits, const int64_t *restrict labels,
                                const FL_REAL *restrict sw, const double *restrict cw,
                                int64_t ignore_index, double eps, double inv_t, int reduction,
-                               FL_REAL *restrict loss, FL_REAL *restrict grad, double *value,
+                               FL_REAL *restrict loss, FL_REAL *restrict grad,
+                               FL_REAL *restrict hess, double hess_floor, double *value,
                                int64_t *bad, int n_threads) {
+    if (hess && !grad) return FL_ERR_ARG; /* the exponentials are parked in grad */
     int64_t n = o_n * inner;
     double d_valid = 0.0;
     for (int64_t j = 0; j < n; j++) {
@@ -307,6 +344,7 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
         FL_REAL *g = grad ? grad + o * c * inner + lo : NULL;
         FL_REAL m[FL_CE_CHUNK];
         double S[FL_CE_CHUNK], wx[FL_CE_CHUNK], a[FL_CE_CHUNK], b[FL_CE_CHUNK];
+        double hu[FL_CE_CHUNK], hs[FL_CE_CHUNK]; /* ce_row_hess's u and hs per position */
         unsigned char kept[FL_CE_CHUNK];
         for (int64_t i = 0; i < len; i++) {
             m[i] = -INFINITY;
@@ -334,7 +372,7 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
             int64_t yi = y[i];
             kept[i] = yi != ignore_index;
             if (!kept[i]) {
-                a[i] = b[i] = 0.0;
+                a[i] = b[i] = hu[i] = hs[i] = 0.0;
                 if (loss) loss[o * inner + lo + i] = 0;
                 continue;
             }
@@ -348,9 +386,25 @@ int FL_FN(fl_ce_index_strided)(int64_t o_n, int64_t c, int64_t inner,
             acc += s * row;
             a[i] = s * wy * keep * scale * inv_t;
             b[i] = s * spread * scale * inv_t;
+            hu[i] = (keep * wy + spread * wsum) * inv_t * inv_t;
+            hs[i] = s * scale;
         }
         part[u] = acc;
         if (!g) continue;
+        if (hess) { /* ce_row_hess position by position, before g's exponentials change */
+            FL_REAL *h = hess + o * c * inner + lo;
+            const FL_REAL fl = (FL_REAL)hess_floor;
+            for (int64_t k = 0; k < c; k++) {
+                const FL_REAL *gk = g + k * inner;
+                FL_REAL *hk = h + k * inner;
+                for (int64_t i = 0; i < len; i++) {
+                    FL_REAL pk = gk[i] / (FL_REAL)S[i];
+                    FL_REAL hv = (FL_REAL)hu[i] * pk * ((FL_REAL)1 - pk);
+                    hv = hv < fl ? fl : hv;
+                    hk[i] = kept[i] ? (FL_REAL)hs[i] * hv : (FL_REAL)0;
+                }
+            }
+        }
         /* g holds exp(x - m); the gradient of a position is
          * (a + b W) p_k - b w_k - a [k == y], and 0 where the label is ignored */
         for (int64_t i = 0; i < len; i++) S[i] = (a[i] + b[i] * wsum) / S[i];
@@ -390,14 +444,15 @@ static inline __attribute__((always_inline)) void FL_FN(ce_prob_ab)(
 /* Class-probability targets (same shape as the logits), torch semantics: with
  * t'_k = (1 - eps) t_k + eps / c, a row's loss is -sum_k w_k t'_k log p_k = B log S + A with
  * A = sum_k w_k t'_k (m - x_k) and B = sum_k w_k t'_k; its gradient w.r.t. x_k is
- * B p_k - w_k t'_k.
+ * B p_k - w_k t'_k, the diagonal of its Hessian B p_k (1 - p_k) (ce_row_hess).
  * 'mean' divides by the number of rows (the summed sample weights), not by class weights. */
 FL_TARGET_CLONES
 int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
                       const FL_REAL *restrict target, const FL_REAL *restrict sw,
                       const double *restrict cw, double eps, double inv_t, int reduction,
-                      FL_REAL *restrict loss, FL_REAL *restrict grad, double *value,
-                      int n_threads) {
+                      FL_REAL *restrict loss, FL_REAL *restrict grad, FL_REAL *restrict hess,
+                      double hess_floor, double *value, int n_threads) {
+    if (hess && !grad) return FL_ERR_ARG; /* the exponentials are parked in grad */
     double scale = FL_FN(row_mean_scale)(n, sw, reduction);
     int64_t rows_per_block = FL_FN(rows_per_block)(c);
     int64_t nb = (n + rows_per_block - 1) / rows_per_block;
@@ -429,6 +484,7 @@ int FL_FN(fl_ce_prob)(int64_t n, int64_t c, const FL_REAL *restrict logits,
             double row = B * log(S) + A; /* B lse - sum w t' x = B log S + sum w t' (m - x) */
             if (loss) loss[i] = (FL_REAL)(s * row);
             acc += s * row;
+            if (hess) FL_FN(ce_row_hess)(g, hess + i * c, c, S, B * inv_t * inv_t, s * scale, hess_floor);
             if (g) {
                 double f = s * scale * inv_t;
                 FL_REAL cp = (FL_REAL)(f * B / S);

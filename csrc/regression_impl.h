@@ -1,7 +1,9 @@
 /* Regression losses for one FL_REAL; included by regression.c once per type: mse, mae, rmse,
- * msle, huber, smooth_l1, log_cosh. Every point function writes the per-element loss l and its
- * derivative g w.r.t. x; the drivers (elementwise.h) apply sample weights, reductions and the
- * ordered sums. NaN inputs give NaN outputs: no branch below turns a NaN into a number
+ * msle, huber, smooth_l1, log_cosh, the Tweedie deviances (poisson, gamma, tweedie), pinball,
+ * poisson_nll and gaussian_nll. Every point function writes the per-element loss l, its
+ * derivative g w.r.t. x and (all but rmse) its second derivative h, or the convention stated
+ * where that is 0 or undefined; the drivers (elementwise.h) apply sample weights, reductions
+ * and the ordered sums. NaN inputs give NaN outputs: no branch below turns a NaN into a number
  * (comparisons with NaN are false, and each branch is arranged so that the false side carries
  * the NaN). */
 
@@ -12,23 +14,33 @@ static inline FL_REAL FL_FN(rb_sign)(FL_REAL d) {
     return d > 0 ? (FL_REAL)1 : (d < 0 ? (FL_REAL)-1 : d);
 }
 
-/* Squared error (torch mse_loss): d^2, derivative 2d. */
+/* 1, or NaN where v is NaN: the constant Hessians of the losses with none (the second
+ * derivative 0 or undefined) still carry a NaN input through. */
+static inline FL_REAL FL_FN(rb_one)(FL_REAL v) {
+    return v == v ? (FL_REAL)1 : v;
+}
+
+/* Squared error (torch mse_loss): d^2, derivative 2d, second derivative 2. */
 FL_POINT_FN void FL_FN(mse_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                    FL_REAL *g) {
+                                    FL_REAL *g, FL_REAL *h) {
     FL_REAL d = x - y;
     *l = d * d;
     *g = (FL_REAL)2 * d;
+    *h = (FL_REAL)2 * FL_FN(rb_one)(d);
 }
-FL_ELEMENTWISE_KERNEL(fl_mse, FL_FN(mse_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_mse, FL_FN(mse_point))
 
-/* Absolute error (torch l1_loss): |d|, subgradient sign(d), 0 at d = 0. */
+/* Absolute error (torch l1_loss): |d|, subgradient sign(d), 0 at d = 0. The second derivative
+ * is 0 (and undefined at 0); the Hessian is the constant 1, the convention of scikit-learn's
+ * AbsoluteError and of XGBoost's and LightGBM's L1 objectives. */
 FL_POINT_FN void FL_FN(mae_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                    FL_REAL *g) {
+                                    FL_REAL *g, FL_REAL *h) {
     FL_REAL d = x - y;
     *l = FL_FABS(d);
     *g = FL_FN(rb_sign)(d);
+    *h = FL_FN(rb_one)(d);
 }
-FL_ELEMENTWISE_KERNEL(fl_mae, FL_FN(mae_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_mae, FL_FN(mae_point))
 
 /* Root of the reduced squared error: r = sqrt(m), m the (weighted) 'sum' or 'mean' of d^2.
  * dr/dx = dm/dx / (2 r); the mse pass writes dm/dx, a second pass over the gradient alone scales
@@ -38,9 +50,11 @@ FL_TARGET_CLONES
 int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,
                    const FL_REAL *restrict sw, const fl_params *prm, int reduction,
                    double denom_scale, FL_REAL *restrict loss, FL_REAL *restrict grad,
-                   double *value, int n_threads) {
+                   FL_REAL *restrict hess, double *value, int n_threads) {
+    if (hess) return FL_ERR_ARG; /* the root couples every element: no diagonal Hessian here */
     double m = 0.0;
-    int rc = FL_FN(fl_mse)(n, x, y, sw, prm, reduction, denom_scale, NULL, grad, &m, n_threads);
+    int rc = FL_FN(fl_mse)(n, x, y, sw, prm, reduction, denom_scale, NULL, grad, NULL, &m,
+                           n_threads);
     if (rc != FL_OK) return rc;
     double r = sqrt(m);
     *value = r;
@@ -58,44 +72,55 @@ int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict
 }
 
 /* Squared log error (Keras MSLE without its clip; inputs > -1 checked by the caller):
- * a = log1p(x) - log1p(y), a^2, derivative 2a / (1 + x). */
+ * a = log1p(x) - log1p(y), a^2, derivative 2a / (1 + x), second derivative
+ * 2 (1 - a) / (1 + x)^2 (negative where a > 1: the loss is not convex there). */
 FL_POINT_FN void FL_FN(msle_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                     FL_REAL *g) {
+                                     FL_REAL *g, FL_REAL *h) {
     FL_REAL a = FL_LOG1P(x) - FL_LOG1P(y);
+    FL_REAL r = (FL_REAL)1 / ((FL_REAL)1 + x);
     *l = a * a;
-    *g = (FL_REAL)2 * a / ((FL_REAL)1 + x);
+    *g = (FL_REAL)2 * a * r;
+    *h = (FL_REAL)2 * ((FL_REAL)1 - a) * r * r;
 }
-FL_ELEMENTWISE_KERNEL(fl_msle, FL_FN(msle_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_msle, FL_FN(msle_point))
 
 /* Huber (torch.nn.functional.huber_loss): d = x - y; 0.5 d^2 inside |d| < delta, linear
- * delta (|d| - delta/2) outside; the gradient is d clipped to [-delta, delta] (NaN stays NaN). */
+ * delta (|d| - delta/2) outside; the gradient is d clipped to [-delta, delta] (NaN stays NaN).
+ * Second derivative 1 inside, 0 on the linear part; at |d| = delta, where it jumps, 1 (the
+ * quadratic side, as scikit-learn's HuberLoss). */
 FL_POINT_FN void FL_FN(huber_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                      FL_REAL *g) {
+                                      FL_REAL *g, FL_REAL *h) {
     const FL_REAL delta = (FL_REAL)p->delta;
     FL_REAL d = x - y, ad = FL_FABS(d);
     *l = ad < delta ? (FL_REAL)0.5 * d * d : delta * (ad - (FL_REAL)0.5 * delta);
     *g = d > delta ? delta : (d < -delta ? -delta : d);
+    *h = ad <= delta ? (FL_REAL)1 : (ad > delta ? (FL_REAL)0 : ad);
 }
-FL_ELEMENTWISE_KERNEL(fl_huber, FL_FN(huber_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_huber, FL_FN(huber_point))
 
 /* Smooth L1 (torch smooth_l1_loss): 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta;
  * derivative d / beta clipped to [-1, 1]. beta = 0 is the L1 loss (torch dispatches to l1_loss),
- * with sign(d) as derivative. */
+ * with sign(d) as derivative. Second derivative 1 / beta where |d| <= beta (the quadratic side
+ * at the kink, as huber), else 0; for beta = 0 the constant 1 of mae. */
 FL_POINT_FN void FL_FN(smooth_l1_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                          FL_REAL *g) {
+                                          FL_REAL *g, FL_REAL *h) {
     const FL_REAL beta = (FL_REAL)p->beta;
     FL_REAL d = x - y, ad = FL_FABS(d);
     if (beta == 0) {
         *l = ad;
         *g = FL_FN(rb_sign)(d);
+        *h = FL_FN(rb_one)(d);
         return;
     }
     *l = ad < beta ? (FL_REAL)0.5 * d * d / beta : ad - (FL_REAL)0.5 * beta;
     *g = d > beta ? (FL_REAL)1 : (d < -beta ? (FL_REAL)-1 : d / beta);
+    *h = ad <= beta ? (FL_REAL)1 / beta : (ad > beta ? (FL_REAL)0 : ad);
 }
-FL_ELEMENTWISE_KERNEL(fl_smooth_l1, FL_FN(smooth_l1_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_smooth_l1, FL_FN(smooth_l1_point))
 
-/* log(cosh(d)), derivative tanh(d). cosh overflows for |d| > ~710 (double) / ~89 (float), so:
+/* log(cosh(d)), derivative tanh(d), second derivative sech^2(d) = 4u / (1 + u)^2 with
+ * u = exp(-2|d|) (no overflow; underflows to 0 as the true value does for large |d|).
+ * cosh overflows for |d| > ~710 (double) / ~89 (float), so:
  *   |d| >= 1: log cosh d = |d| + log1p(exp(-2|d|)) - log 2   (exp argument <= -2, no overflow);
  *   |d| <  1: with m = expm1(|d|), cosh d - 1 = m^2 / (2 (1 + m)), so log cosh d =
  *             log1p(m^2 / (2 (1 + m))), which keeps full relative accuracy near 0 where the
@@ -103,15 +128,120 @@ FL_ELEMENTWISE_KERNEL(fl_smooth_l1, FL_FN(smooth_l1_point))
  *   tanh |d| = -expm1(-2|d|) / (2 + expm1(-2|d|)), accurate near 0 as well.
  * Both forms are computed and one is selected, so the loop has no branch and vectorises. */
 FL_POINT_FN void FL_FN(log_cosh_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
-                                         FL_REAL *g) {
+                                         FL_REAL *g, FL_REAL *h) {
     FL_REAL d = x - y, ad = FL_FABS(d);
     FL_REAL m = FL_EXPM1(ad < 1 ? ad : (FL_REAL)1);
     FL_REAL near = FL_LOG1P(m * m / ((FL_REAL)2 * ((FL_REAL)1 + m)));
-    FL_REAL far = ad + FL_LOG1P(FL_EXP((FL_REAL)-2 * ad)) - (FL_REAL)0.693147180559945309417232121458;
+    FL_REAL u = FL_EXP((FL_REAL)-2 * ad);
+    FL_REAL far = ad + FL_LOG1P(u) - (FL_REAL)0.693147180559945309417232121458;
     *l = ad < 1 ? near : far;
     FL_REAL m2 = FL_EXPM1((FL_REAL)-2 * ad);
     FL_REAL th = -m2 / ((FL_REAL)2 + m2);
     *g = d < 0 ? -th : th;
+    FL_REAL up1 = (FL_REAL)1 + u;
+    *h = (FL_REAL)4 * u / (up1 * up1);
 }
-FL_ELEMENTWISE_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
+FL_ELEMENTWISE_HESS_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
 
+
+/* --------------------------------------------------------------- deviances on the log link */
+
+/* Tweedie deviance with power p on the raw margin x (mean mu = exp(x)), the unit deviance of
+ * scikit-learn's mean_tweedie_deviance (twice its HalfTweedieLoss). With a = 1 - p, b = 2 - p:
+ *   d(y, mu) = 2 [max(y, 0)^b / (a b) - y mu^a / a + mu^b / b]
+ *   dd/dx    = 2 [mu^b - y mu^a],        d2d/dx2 = 2 [b mu^b - a y mu^a]
+ * p = 1 is the Poisson deviance 2 [y log(y / mu) - y + mu], p = 2 the Gamma deviance
+ * 2 [log(mu / y) + y / mu - 1], p = 0 the squared error (y - mu)^2 (a, b = 0: mu^0 = 1).
+ * For y > 0 the first form cancels near the perfect fit (each term ~ y log y, the sum ~ 0);
+ * with r = log y - x (so mu = y e^-r) and a + 1 = b it is exactly
+ *   d / 2 = y^b [expm1(-b r) / b - expm1(-a r) / a],
+ * each quotient read as -r where its denominator is 0 (its limit), so the cancellation is only
+ * in the leading -r of the two expm1 terms: relative error ~ eps / |r| instead of
+ * eps log(y) / r^2. For y <= 0 (y = 0 for 1 <= p < 2, any y for p < 0) the first term is 0
+ * (scikit-learn's max(y, 0)); p = 0 is the squared error (y - mu)^2 for any y.
+ * Targets outside the domain are refused by the caller. Exponents overflow to inf where the
+ * true value does. */
+FL_POINT_FN void FL_FN(tweedie_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                        FL_REAL *g, FL_REAL *h) {
+    const FL_REAL a = (FL_REAL)(1.0 - p->power), b = (FL_REAL)(2.0 - p->power);
+    FL_REAL mua = a != 0 ? FL_EXP(a * x) : (FL_REAL)1;
+    FL_REAL mub = b != 0 ? FL_EXP(b * x) : (FL_REAL)1;
+    FL_REAL ya = y != 0 ? y * mua : (FL_REAL)0; /* y mu^a; 0 at y = 0 even where mu^a = inf */
+    *g = (FL_REAL)2 * (mub - ya);
+    *h = (FL_REAL)2 * (b * mub - a * ya);
+    FL_REAL ly = FL_LOG(y), r = ly - x;
+    FL_REAL ta = a != 0 ? FL_EXPM1(-a * r) / a : -r;
+    FL_REAL tb = b != 0 ? FL_EXPM1(-b * r) / b : -r;
+    FL_REAL pos = (b != 0 ? FL_EXP(b * ly) : (FL_REAL)1) * (tb - ta);
+    FL_REAL nonpos = (y != 0 ? -ya / a : (FL_REAL)0) + mub / b;
+    FL_REAL lv = (FL_REAL)2 * (y > 0 ? pos : nonpos);
+    FL_REAL dn = y - mua; /* p = 0 (a = 1): the squared error, for targets of either sign */
+    lv = a == 1 ? dn * dn : lv;
+    *l = x != x ? x : lv;
+}
+FL_ELEMENTWISE_HESS_KERNEL(fl_tweedie, FL_FN(tweedie_point))
+
+/* Pinball (quantile) loss with quantile q, d = y - x: q d where d >= 0, (q - 1) d below
+ * (scikit-learn's mean_pinball_loss and PinballLoss). Subgradient -q where d > 0, 1 - q where
+ * d < 0 and 0 at d = 0 (as mae's). The second derivative is 0 (undefined at 0); the Hessian is
+ * the constant 1, scikit-learn's PinballLoss and LightGBM's quantile objective convention. */
+FL_POINT_FN void FL_FN(pinball_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                        FL_REAL *g, FL_REAL *h) {
+    const FL_REAL q = (FL_REAL)p->quantile;
+    FL_REAL d = y - x;
+    *l = d >= 0 ? q * d : (q - (FL_REAL)1) * d;
+    *g = d > 0 ? -q : (d < 0 ? (FL_REAL)1 - q : (FL_REAL)0 * d);
+    *h = FL_FN(rb_one)(d);
+}
+FL_ELEMENTWISE_HESS_KERNEL(fl_pinball, FL_FN(pinball_point))
+
+/* Poisson negative log-likelihood, torch.nn.functional.poisson_nll_loss:
+ *   log_input: exp(x) - y x,          derivative exp(x) - y,         second exp(x)
+ *   else:      x - y log(x + eps),    derivative 1 - y / (x + eps),  second y / (x + eps)^2
+ * full adds Stirling's term y log y - y + log(2 pi y) / 2 where y > 1 (0 elsewhere), which does
+ * not depend on x. Written as torch writes it, without rearranging, so both give the same
+ * numbers: exp(x) overflows for x > ~88 (float) / ~709 (double) as torch's does. */
+#define RB_HALF_LOG_2PI 0.918938533204672741780329736406
+FL_POINT_FN void FL_FN(poisson_nll_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
+                                            FL_REAL *g, FL_REAL *h) {
+    FL_REAL lv, gv, hv;
+    if (p->log_input) {
+        FL_REAL e = FL_EXP(x);
+        lv = e - y * x;
+        gv = e - y;
+        hv = e;
+    } else {
+        FL_REAL xe = x + (FL_REAL)p->eps, r = (FL_REAL)1 / xe;
+        lv = x - y * FL_LOG(xe);
+        gv = (FL_REAL)1 - y * r;
+        hv = y * r * r;
+    }
+    if (p->full) {
+        FL_REAL st = y * FL_LOG(y) - y + (FL_REAL)0.5 * FL_LOG((FL_REAL)6.283185307179586 * y);
+        lv += y > 1 ? st : (FL_REAL)0;
+    }
+    *l = lv;
+    *g = gv;
+    *h = hv;
+}
+FL_ELEMENTWISE_HESS_KERNEL(fl_poisson_nll, FL_FN(poisson_nll_point))
+
+/* Gaussian negative log-likelihood, torch.nn.functional.gaussian_nll_loss, with the variance
+ * var = a * p->var: a broadcast factor a times a scalar (a NULL reads 1, so a scalar variance
+ * takes the vectorised path without factor arrays). v = max(var, eps) (torch clamps a copy of
+ * var), d = x - y:
+ *   (log v + d^2 / v) / 2 [+ log(2 pi) / 2 when full],  derivative d / v,  second 1 / v. */
+FL_POINT_FN void FL_FN(gaussian_nll_point)(FL_REAL x, FL_REAL y, FL_REAL a, FL_REAL unused,
+                                             const fl_params *p, FL_REAL *l, FL_REAL *g,
+                                             FL_REAL *h) {
+    const FL_REAL eps = (FL_REAL)p->eps;
+    FL_REAL var = a * (FL_REAL)p->var;
+    FL_REAL v = var < eps ? eps : var; /* NaN kept */
+    FL_REAL d = x - y, r = (FL_REAL)1 / v;
+    *l = (FL_REAL)0.5 * (FL_LOG(v) + d * d * r) +
+         (p->full ? (FL_REAL)RB_HALF_LOG_2PI : (FL_REAL)0);
+    *g = d * r;
+    *h = FL_FN(rb_one)(d) * r;
+}
+FL_ELEMENTWISE_AB_HESS_KERNEL(fl_gaussian_nll, FL_FN(gaussian_nll_point))
+#undef RB_HALF_LOG_2PI

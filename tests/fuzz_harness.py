@@ -6,7 +6,8 @@ of the row-wise functions (softmax, log_softmax, logsumexp and their ``.vjp``) a
 arguments replaced by arbitrary arrays (bool, integer, float16/32/64, complex, object, strings;
 any shape including 0-size; NaN, inf, huge and out-of-range values; byte-swapped, masked,
 memoryview, read-only and unaligned storage), wrong-shape or wrong-dtype
-``out=`` arrays, keywords set to arbitrary values, unknown keywords, other reductions. The
+``out=`` arrays (pairs for ``grad_hess``), keywords set to arbitrary values (``hessian_floor``
+too), unknown keywords, other reductions. The
 contract: every call returns a result or raises ``ValueError`` or ``TypeError``; anything else
 (another exception, a crash, a hang) is a bug.
 """
@@ -212,9 +213,20 @@ def loss_calls(draw):
             args = args[:-1] if draw(st.booleans()) else args + args[-1:]
         else:
             kw["no_such_keyword"] = 1
-    method = draw(st.sampled_from(["call", "grad", "value_and_grad"]))
+    methods = ["call", "grad", "value_and_grad"]
+    if hasattr(case.loss, "grad_hess"):
+        methods.append("grad_hess")
+    method = draw(st.sampled_from(methods))
     fn = case.loss if method == "call" else getattr(case.loss, method)
-    if method != "call" and draw(st.integers(0, 3)) == 0:
+    if method == "grad_hess":  # no reduction (mostly), a floor, a pair of out arrays
+        if draw(st.integers(0, 5)):
+            kw.pop("reduction", None)
+        if draw(st.booleans()):
+            kw["hessian_floor"] = _kw_value(draw, "hessian_floor", 1e-3)
+        if draw(st.integers(0, 3)) == 0:
+            kw["out"] = (_out(draw, case, args) if draw(st.integers(0, 3)) == 0
+                         else (_out(draw, case, args), _out(draw, case, args)))
+    elif method != "call" and draw(st.integers(0, 3)) == 0:
         kw["out"] = _out(draw, case, args)
     desc = f"{case.id}.{method}"
     if draw(st.integers(0, 19)) == 0:  # with an arbitrary thread count set (and reset)

@@ -65,6 +65,24 @@ def _msle(rng, dt):
         {"sample_weight": rng.random(C)}
 
 
+def _counts(rng, dt, **kw):
+    """Log-link margins and non-negative targets (exact zeros too) for the deviances."""
+    p = (rng.standard_normal((N, C)) * 0.5).astype(dt)
+    t = np.where(rng.random((N, C)) < 0.2, 0.0, rng.gamma(2.0, 1.0, (N, C))).astype(dt)
+    return (p, t), dict(kw, sample_weight=rng.random((N, 1)) + 0.1)
+
+
+def _positive(rng, dt, **kw):
+    (p, t), kw = _counts(rng, dt, **kw)
+    return (p, t + 0.1), kw
+
+
+def _gaussian_nll(rng, dt, per_row=False):
+    (p, t), _ = _reg(rng, dt)
+    var = rng.uniform(0.5, 2.0, (N,) if per_row else (N, C)).astype(dt)
+    return (p, t, var), {"full": True}
+
+
 def _bce(rng, dt):
     p = rng.uniform(0.01, 0.99, (N, C)).astype(dt)
     return (p, rng.random((N, C)).astype(dt)), {"weight": rng.random(C) + 0.5,
@@ -226,6 +244,14 @@ CASES = [
     ("huber", "huber", lambda r, d: _reg_sw(r, d, delta=0.7), ANY_CHUNKS, RED3),
     ("smooth_l1", "smooth_l1", lambda r, d: _reg(r, d, beta=0.5), ANY_CHUNKS, RED3),
     ("log_cosh", "log_cosh", _reg_sw, ANY_CHUNKS, RED3),
+    ("poisson", "poisson", _counts, ANY_CHUNKS, RED3),
+    ("gamma", "gamma", _positive, ANY_CHUNKS, RED3),
+    ("tweedie", "tweedie", lambda r, d: _counts(r, d, power=1.4), ANY_CHUNKS, RED3),
+    ("pinball", "pinball", lambda r, d: _reg_sw(r, d, quantile=0.8), ANY_CHUNKS, RED3),
+    ("poisson_nll", "poisson_nll", _counts, ANY_CHUNKS, RED3),
+    ("gaussian_nll", "gaussian_nll", _gaussian_nll, ANY_CHUNKS, RED3),
+    ("gaussian_nll-per-row", "gaussian_nll", lambda r, d: _gaussian_nll(r, d, True),
+     ANY_CHUNKS, RED3),
     ("bce", "binary_cross_entropy", _bce, ANY_CHUNKS, RED3),
     ("bce_logits", "binary_cross_entropy_with_logits", _bce_logits, ANY_CHUNKS, RED3),
     ("focal", "focal", _focal, ANY_CHUNKS, RED3),

@@ -152,7 +152,8 @@ def test_example_script(tmp_path, monkeypatch, capsys):
         runpy.run_path(str(SCRIPTS / "binary.py"), run_name="__main__")
     assert e.value.code == 0
     assert "squared_hinge" in capsys.readouterr().out
-    # examples/dask_logistic_regression.py is a standalone script (it needs the dask extra and
-    # runs a cluster), not a wrapper of fastloss.examples; tests/test_dask.py runs it
-    standalone = {"dask_logistic_regression.py"}
+    # examples/dask_logistic_regression.py and examples/boosting_focal.py are standalone scripts
+    # (they need the dask / boosting extras); tests/test_dask.py and tests/test_boosting.py run
+    # them. Every other script is a wrapper of fastloss.examples.
+    standalone = {"dask_logistic_regression.py", "boosting_focal.py"}
     assert {p.name for p in SCRIPTS.glob("*.py")} - standalone == {f"{n}.py" for n in EXAMPLES}

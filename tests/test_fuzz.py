@@ -88,3 +88,17 @@ def test_bug_set_num_threads_beyond_c_int_broke_every_later_call(n, threads):
     assert fl.mse(_X, _X) == 0.0  # the setting was not taken
     threads(2**31 - 1)  # the largest C int is accepted (capped by the work's blocks)
     assert fl.mse(_X, _X) == 0.0
+
+
+@pytest.mark.parametrize("loss,extra", [
+    (fl.mse, ()), (fl.binary_cross_entropy_with_logits, ()), (fl.gaussian_nll, (1.0,)),
+    (fl.gaussian_nll, (np.ones(3),)), (fl.poisson, ()), (fl.focal, ())])
+def test_bug_target_none_reached_the_kernels_as_a_null_array(loss, extra):
+    """target=None passed for a two-input elementwise loss reached the kernel as NULL: the
+    factor kernels (binary_cross_entropy_with_logits, gaussian_nll) crashed, the others read
+    the prediction as the target and returned 0."""
+    x = np.zeros(3)
+    for fn in (loss, loss.grad, loss.grad_hess):
+        with pytest.raises(TypeError, match="target must be an array, got None"):
+            fn(x, None, *extra)
+

@@ -31,7 +31,21 @@ from .multiclass import (
     multi_margin,
     softmax,
 )
-from .regression import huber, log_cosh, mae, mse, msle, rmse, smooth_l1
+from .regression import (
+    gamma,
+    gaussian_nll,
+    huber,
+    log_cosh,
+    mae,
+    mse,
+    msle,
+    pinball,
+    poisson,
+    poisson_nll,
+    rmse,
+    smooth_l1,
+    tweedie,
+)
 from .segmentation import dice
 from .sequence import ctc
 
@@ -45,13 +59,19 @@ __all__ = [
     "set_num_threads",
     "show_config",
     # regression
+    "gamma",
+    "gaussian_nll",
     "huber",
     "log_cosh",
     "mae",
     "mse",
     "msle",
+    "pinball",
+    "poisson",
+    "poisson_nll",
     "rmse",
     "smooth_l1",
+    "tweedie",
     # binary
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",

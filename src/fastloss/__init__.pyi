@@ -5,13 +5,19 @@ from ._config import set_buffer_cache as set_buffer_cache
 from ._config import set_num_threads as set_num_threads
 from ._config import show_config as show_config
 from ._loss import Loss as Loss
+from .regression import gamma as gamma
+from .regression import gaussian_nll as gaussian_nll
 from .regression import huber as huber
 from .regression import log_cosh as log_cosh
 from .regression import mae as mae
 from .regression import mse as mse
 from .regression import msle as msle
+from .regression import pinball as pinball
+from .regression import poisson as poisson
+from .regression import poisson_nll as poisson_nll
 from .regression import rmse as rmse
 from .regression import smooth_l1 as smooth_l1
+from .regression import tweedie as tweedie
 from .binary import binary_cross_entropy as binary_cross_entropy
 from .binary import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from .binary import focal as focal
@@ -31,4 +37,4 @@ from .sequence import ctc as ctc
 from .detection import ssd_multibox as ssd_multibox
 
 __version__: str
-__all__ = ["Loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "ctc", "dice", "distillation", "focal", "gan_discriminator", "gan_generator", "get_num_threads", "hinge", "huber", "kl_div", "log_cosh", "log_softmax", "logsumexp", "mae", "mse", "msle", "multi_margin", "reference", "rmse", "set_buffer_cache", "set_num_threads", "show_config", "smooth_l1", "softmax", "squared_hinge", "ssd_multibox"]
+__all__ = ["Loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "ctc", "dice", "distillation", "focal", "gamma", "gan_discriminator", "gan_generator", "gaussian_nll", "get_num_threads", "hinge", "huber", "kl_div", "log_cosh", "log_softmax", "logsumexp", "mae", "mse", "msle", "multi_margin", "pinball", "poisson", "poisson_nll", "reference", "rmse", "set_buffer_cache", "set_num_threads", "show_config", "smooth_l1", "softmax", "squared_hinge", "ssd_multibox", "tweedie"]

@@ -5,6 +5,7 @@ double kernel, check that each array has the type and size the kernel will read,
 GIL, and return (status, reduced value, offending index). The arrays arrive converted by
 fastloss._checks (flat, C-contiguous, native, compute dtype); no loss logic lives here."""
 
+from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 
 cimport numpy as cnp
@@ -225,27 +226,38 @@ def result_array(Py_ssize_t n, dtype):
 
 ELEMENTWISE = ("mse", "mae", "rmse", "msle", "huber", "smooth_l1", "log_cosh",   # regression.c
                "hinge", "squared_hinge", "focal", "focal_probs", "gan_generator",  # binary.c
-               "kl_logq_t", "kl_logq_logt", "kl_q_t", "kl_q_logt")              # multiclass.c
-ELEMENTWISE_FACTORS = ("bce", "bce_logits")                                     # binary.c
+               "kl_logq_t", "kl_logq_logt", "kl_q_t", "kl_q_logt",              # multiclass.c
+               "tweedie", "pinball", "poisson_nll")                             # regression.c
+ELEMENTWISE_FACTORS = ("bce", "bce_logits",                                     # binary.c
+                       "gaussian_nll")                                          # regression.c
 
-cdef fl_ew_f32 _EW_F32[16]
-cdef fl_ew_f64 _EW_F64[16]
+cdef fl_ew_f32 _EW_F32[19]
+cdef fl_ew_f64 _EW_F64[19]
 _EW_F32[:] = [fl_mse_f32, fl_mae_f32, fl_rmse_f32, fl_msle_f32, fl_huber_f32, fl_smooth_l1_f32,
               fl_log_cosh_f32, fl_hinge_f32, fl_squared_hinge_f32, fl_focal_f32,
               fl_focal_probs_f32, fl_gan_generator_f32, fl_kl_logq_t_f32, fl_kl_logq_logt_f32,
-              fl_kl_q_t_f32, fl_kl_q_logt_f32]
+              fl_kl_q_t_f32, fl_kl_q_logt_f32, fl_tweedie_f32, fl_pinball_f32,
+              fl_poisson_nll_f32]
 _EW_F64[:] = [fl_mse_f64, fl_mae_f64, fl_rmse_f64, fl_msle_f64, fl_huber_f64, fl_smooth_l1_f64,
               fl_log_cosh_f64, fl_hinge_f64, fl_squared_hinge_f64, fl_focal_f64,
               fl_focal_probs_f64, fl_gan_generator_f64, fl_kl_logq_t_f64, fl_kl_logq_logt_f64,
-              fl_kl_q_t_f64, fl_kl_q_logt_f64]
-cdef fl_ab_f32 _AB_F32[2]
-cdef fl_ab_f64 _AB_F64[2]
-_AB_F32[:] = [fl_bce_f32, fl_bce_logits_f32]
-_AB_F64[:] = [fl_bce_f64, fl_bce_logits_f64]
+              fl_kl_q_t_f64, fl_kl_q_logt_f64, fl_tweedie_f64, fl_pinball_f64,
+              fl_poisson_nll_f64]
+cdef fl_ab_f32 _AB_F32[3]
+cdef fl_ab_f64 _AB_F64[3]
+_AB_F32[:] = [fl_bce_f32, fl_bce_logits_f32, fl_gaussian_nll_f32]
+_AB_F64[:] = [fl_bce_f64, fl_bce_logits_f64, fl_gaussian_nll_f64]
+
+
+cdef inline double _floor(hessian_floor) except? -1.0:
+    """The Hessian floor for the kernels: -inf for None."""
+    return -INFINITY if hessian_floor is None else <double>hessian_floor
 
 
 cdef inline fl_params _params(double delta, double beta, double gamma, double alpha,
-                              double label_smoothing, bint from_logits, bint saturating) noexcept:
+                              double label_smoothing, bint from_logits, bint saturating,
+                              double power, double quantile, double eps, bint log_input,
+                              bint full, hessian_floor, double var=1.0) except *:
     cdef fl_params prm
     prm.delta = delta
     prm.beta = beta
@@ -254,18 +266,29 @@ cdef inline fl_params _params(double delta, double beta, double gamma, double al
     prm.label_smoothing = label_smoothing
     prm.from_logits = from_logits
     prm.saturating = saturating
+    prm.power = power
+    prm.quantile = quantile
+    prm.eps = eps
+    prm.var = var
+    prm.log_input = log_input
+    prm.full = full
+    prm.hessian_floor = _floor(hessian_floor)
     return prm
 
 
 def elementwise(int kernel, x, y, sw, int reduction, double denom_scale, loss, grad,
-                int n_threads, *, double delta=0.0, double beta=0.0, double gamma=0.0,
-                double alpha=-1.0, double label_smoothing=0.0, bint from_logits=False,
-                bint saturating=False):
-    """An ELEMENTWISE kernel by index; y may be None for single-input losses."""
-    if not 0 <= kernel < 16:
+                int n_threads, hess=None, *, double delta=0.0, double beta=0.0,
+                double gamma=0.0, double alpha=-1.0, double label_smoothing=0.0,
+                bint from_logits=False, bint saturating=False, double power=0.0,
+                double quantile=0.5, double eps=0.0, bint log_input=False, bint full=False,
+                hessian_floor=None):
+    """An ELEMENTWISE kernel by index; y may be None for single-input losses; hess receives
+    the second derivatives (gradient required, no loss)."""
+    if not 0 <= kernel < 19:
         raise ValueError("fastloss internal: unknown elementwise kernel")
     cdef fl_params prm = _params(delta, beta, gamma, alpha, label_smoothing, from_logits,
-                                 saturating)
+                                 saturating, power, quantile, eps, log_input, full,
+                                 hessian_floor)
     cdef double value = 0.0
     cdef int rc
     cdef int t = _real_type(x)
@@ -275,23 +298,28 @@ def elementwise(int kernel, x, y, sw, int reduction, double denom_scale, loss, g
     cdef char* pw = _arr(sw, t, n, False)
     cdef char* pl = _arr(loss, t, n, True)
     cdef char* pg = _arr(grad, t, n, True)
+    cdef char* ph = _arr(hess, t, n, True)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             rc = _EW_F32[kernel](n, <float*>px, <float*>py, <float*>pw, &prm, reduction,
-                                 denom_scale, <float*>pl, <float*>pg, &value, n_threads)
+                                 denom_scale, <float*>pl, <float*>pg, <float*>ph, &value,
+                                 n_threads)
         else:
             rc = _EW_F64[kernel](n, <double*>px, <double*>py, <double*>pw, &prm, reduction,
-                                 denom_scale, <double*>pl, <double*>pg, &value, n_threads)
+                                 denom_scale, <double*>pl, <double*>pg, <double*>ph, &value,
+                                 n_threads)
     return rc, value, -1
 
 
 def elementwise_factors(int kernel, x, y, sw, a, int64_t a_len, int64_t a_inner, b,
                         int64_t b_len, int64_t b_inner, int reduction, loss, grad,
-                        int n_threads, *, double label_smoothing=0.0):
+                        int n_threads, hess=None, *, double label_smoothing=0.0,
+                        double eps=0.0, bint full=False, double var=1.0, hessian_floor=None):
     """An ELEMENTWISE_FACTORS kernel by index (per-element factors by broadcast pattern)."""
-    if not 0 <= kernel < 2:
+    if not 0 <= kernel < 3:
         raise ValueError("fastloss internal: unknown elementwise kernel")
-    cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, label_smoothing, False, False)
+    cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, label_smoothing, False, False, 0.0, 0.5,
+                                 eps, False, full, hessian_floor, var)
     cdef double value = 0.0
     cdef int rc
     cdef int t = _real_type(x)
@@ -303,15 +331,16 @@ def elementwise_factors(int kernel, x, y, sw, a, int64_t a_len, int64_t a_inner,
     cdef char* pb = _arr(b, t, b_len, False)
     cdef char* pl = _arr(loss, t, n, True)
     cdef char* pg = _arr(grad, t, n, True)
+    cdef char* ph = _arr(hess, t, n, True)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             rc = _AB_F32[kernel](n, <float*>px, <float*>py, <float*>pw, <float*>pa, a_len,
                                  a_inner, <float*>pb, b_len, b_inner, &prm, reduction,
-                                 <float*>pl, <float*>pg, &value, n_threads)
+                                 <float*>pl, <float*>pg, <float*>ph, &value, n_threads)
         else:
             rc = _AB_F64[kernel](n, <double*>px, <double*>py, <double*>pw, <double*>pa, a_len,
                                  a_inner, <double*>pb, b_len, b_inner, &prm, reduction,
-                                 <double*>pl, <double*>pg, &value, n_threads)
+                                 <double*>pl, <double*>pg, <double*>ph, &value, n_threads)
     return rc, value, -1
 
 
@@ -363,7 +392,8 @@ def gan_discriminator(real, fake, sw_r, sw_f, int reduction, loss_r, loss_f, gra
 # multiclass.c
 
 def ce_index(int64_t n, int64_t c, logits, labels, sw, cw, int64_t ignore_index, double eps,
-             double inv_t, int reduction, loss, grad, int n_threads):
+             double inv_t, int reduction, loss, grad, int n_threads, hess=None,
+             hessian_floor=None):
     cdef double value = 0.0
     cdef int64_t bad = -1
     cdef int rc
@@ -374,21 +404,23 @@ def ce_index(int64_t n, int64_t c, logits, labels, sw, cw, int64_t ignore_index,
     cdef char* pc = _arr(cw, cnp.NPY_FLOAT64, c, False)
     cdef char* pl = _arr(loss, t, n, True)
     cdef char* pg = _arr(grad, t, n * c, True)
+    cdef char* ph = _arr(hess, t, n * c, True)
+    cdef double floor = _floor(hessian_floor)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             rc = fl_ce_index_f32(n, c, <float*>pz, <int64_t*>py, <float*>pw, <double*>pc,
                                  ignore_index, eps, inv_t, reduction, <float*>pl, <float*>pg,
-                                 &value, &bad, n_threads)
+                                 <float*>ph, floor, &value, &bad, n_threads)
         else:
             rc = fl_ce_index_f64(n, c, <double*>pz, <int64_t*>py, <double*>pw, <double*>pc,
                                  ignore_index, eps, inv_t, reduction, <double*>pl, <double*>pg,
-                                 &value, &bad, n_threads)
+                                 <double*>ph, floor, &value, &bad, n_threads)
     return rc, value, bad
 
 
 def ce_index_strided(int64_t o_n, int64_t c, int64_t inner, logits, labels, sw, cw,
                      int64_t ignore_index, double eps, double inv_t, int reduction, loss, grad,
-                     int n_threads):
+                     int n_threads, hess=None, hessian_floor=None):
     cdef double value = 0.0
     cdef int64_t bad = -1
     cdef int rc
@@ -400,20 +432,24 @@ def ce_index_strided(int64_t o_n, int64_t c, int64_t inner, logits, labels, sw, 
     cdef char* pc = _arr(cw, cnp.NPY_FLOAT64, c, False)
     cdef char* pl = _arr(loss, t, n, True)
     cdef char* pg = _arr(grad, t, n * c, True)
+    cdef char* ph = _arr(hess, t, n * c, True)
+    cdef double floor = _floor(hessian_floor)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             rc = fl_ce_index_strided_f32(o_n, c, inner, <float*>pz, <int64_t*>py, <float*>pw,
                                          <double*>pc, ignore_index, eps, inv_t, reduction,
-                                         <float*>pl, <float*>pg, &value, &bad, n_threads)
+                                         <float*>pl, <float*>pg, <float*>ph, floor, &value,
+                                         &bad, n_threads)
         else:
             rc = fl_ce_index_strided_f64(o_n, c, inner, <double*>pz, <int64_t*>py, <double*>pw,
                                          <double*>pc, ignore_index, eps, inv_t, reduction,
-                                         <double*>pl, <double*>pg, &value, &bad, n_threads)
+                                         <double*>pl, <double*>pg, <double*>ph, floor, &value,
+                                         &bad, n_threads)
     return rc, value, bad
 
 
 def ce_prob(int64_t n, int64_t c, logits, target, sw, cw, double eps, double inv_t,
-            int reduction, loss, grad, int n_threads):
+            int reduction, loss, grad, int n_threads, hess=None, hessian_floor=None):
     cdef double value = 0.0
     cdef int rc
     cdef int t = _real_type(logits)
@@ -423,13 +459,17 @@ def ce_prob(int64_t n, int64_t c, logits, target, sw, cw, double eps, double inv
     cdef char* pc = _arr(cw, cnp.NPY_FLOAT64, c, False)
     cdef char* pl = _arr(loss, t, n, True)
     cdef char* pg = _arr(grad, t, n * c, True)
+    cdef char* ph = _arr(hess, t, n * c, True)
+    cdef double floor = _floor(hessian_floor)
     with nogil:
         if t == cnp.NPY_FLOAT32:
             rc = fl_ce_prob_f32(n, c, <float*>pz, <float*>pt, <float*>pw, <double*>pc, eps, inv_t,
-                                reduction, <float*>pl, <float*>pg, &value, n_threads)
+                                reduction, <float*>pl, <float*>pg, <float*>ph, floor, &value,
+                                n_threads)
         else:
             rc = fl_ce_prob_f64(n, c, <double*>pz, <double*>pt, <double*>pw, <double*>pc, eps,
-                                inv_t, reduction, <double*>pl, <double*>pg, &value, n_threads)
+                                inv_t, reduction, <double*>pl, <double*>pg, <double*>ph, floor,
+                                &value, n_threads)
     return rc, value, -1
 
 
@@ -741,6 +781,27 @@ cdef inline object _door_result(int mode, int code, double value, object per, ob
     return (v, grad)
 
 
+cdef inline fl_params _door_params(double width, double label_smoothing) noexcept:
+    """The options of a front-door call: a width (huber's delta, smooth_l1's beta) and BCE's
+    label smoothing; everything else at its default."""
+    cdef fl_params prm
+    prm.delta = width
+    prm.beta = width
+    prm.gamma = 0.0
+    prm.alpha = -1.0
+    prm.label_smoothing = label_smoothing
+    prm.from_logits = 0
+    prm.saturating = 0
+    prm.power = 0.0
+    prm.quantile = 0.5
+    prm.eps = 0.0
+    prm.var = 1.0
+    prm.log_input = 0
+    prm.full = 0
+    prm.hessian_floor = -INFINITY
+    return prm
+
+
 cdef object _door_elementwise(int kernel, int mode, object out, object pred, object target,
                               object reduction, fl_params* prm):
     cdef int t = _door_float(pred)
@@ -783,16 +844,16 @@ cdef object _door_elementwise(int kernel, int mode, object out, object pred, obj
         with nogil:
             if t == cnp.NPY_FLOAT32:
                 rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0,
-                                     <float*>pl, <float*>pg, &value, threads)
+                                     <float*>pl, <float*>pg, NULL, &value, threads)
             else:
                 rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0,
-                                     <double*>pl, <double*>pg, &value, threads)
+                                     <double*>pl, <double*>pg, NULL, &value, threads)
     elif t == cnp.NPY_FLOAT32:
         rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0, <float*>pl,
-                             <float*>pg, &value, threads)
+                             <float*>pg, NULL, &value, threads)
     else:
         rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0, <double*>pl,
-                             <double*>pg, &value, threads)
+                             <double*>pg, NULL, &value, threads)
     if rc != 0:
         return None
     return _door_result(mode, code, value, per, grad, t)
@@ -812,7 +873,7 @@ def door_plain(int kernel, int mode, object out, object pred, object target, obj
     """Losses called as (pred, target, *, reduction, sample_weight)."""
     if sample_weight is not None:
         return None
-    cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, 0.0, False, False)
+    cdef fl_params prm = _door_params(0.0, 0.0)
     return _door_elementwise(kernel, mode, out, pred, target, reduction, &prm)
 
 
@@ -825,7 +886,7 @@ def door_width(int kernel, int mode, object out, object pred, object target, obj
         return None
     if not (w >= 0.0 and w < 1.0e308) or (w == 0.0 and kernel == _K_HUBER):
         return None
-    cdef fl_params prm = _params(w, w, 0.0, -1.0, 0.0, False, False)
+    cdef fl_params prm = _door_params(w, 0.0)
     return _door_elementwise(kernel, mode, out, pred, target, reduction, &prm)
 
 
@@ -838,7 +899,7 @@ def door_bce_logits(int mode, object out, object pred, object target, object pos
     cdef double eps
     if not _as_double(label_smoothing, &eps) or not (0.0 <= eps <= 1.0):
         return None
-    cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, eps, False, False)
+    cdef fl_params prm = _door_params(0.0, eps)
     return _door_factors(mode, out, pred, target, reduction, &prm)
 
 
@@ -875,10 +936,10 @@ cdef object _door_factors(int mode, object out, object pred, object target, obje
     with nogil:
         if t == cnp.NPY_FLOAT32:
             rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
-                                   code, <float*>pl, <float*>pg, &value, threads)
+                                   code, <float*>pl, <float*>pg, NULL, &value, threads)
         else:
             rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1,
-                                   prm, code, <double*>pl, <double*>pg, &value, threads)
+                                   prm, code, <double*>pl, <double*>pg, NULL, &value, threads)
     if rc != 0:
         return None
     return _door_result(mode, code, value, per, grad, t)
@@ -939,16 +1000,18 @@ def door_cross_entropy(int mode, object out, object logits, object target, objec
         with nogil:
             if t == cnp.NPY_FLOAT32:
                 rc = fl_ce_index_f32(n, c, <float*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
-                                     <float*>pl, <float*>pg, &value, &bad, threads)
+                                     <float*>pl, <float*>pg, NULL, -INFINITY, &value, &bad,
+                                     threads)
             else:
                 rc = fl_ce_index_f64(n, c, <double*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
-                                     <double*>pl, <double*>pg, &value, &bad, threads)
+                                     <double*>pl, <double*>pg, NULL, -INFINITY, &value, &bad,
+                                     threads)
     elif t == cnp.NPY_FLOAT32:
         rc = fl_ce_index_f32(n, c, <float*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
-                             <float*>pl, <float*>pg, &value, &bad, threads)
+                             <float*>pl, <float*>pg, NULL, -INFINITY, &value, &bad, threads)
     else:
         rc = fl_ce_index_f64(n, c, <double*>pz, py, NULL, NULL, ignore, eps, inv_t, code,
-                             <double*>pl, <double*>pg, &value, &bad, threads)
+                             <double*>pl, <double*>pg, NULL, -INFINITY, &value, &bad, threads)
     if rc != 0:
         return None
     return _door_result(mode, code, value, per, grad, t)

@@ -10,7 +10,8 @@ public parameters::
         return value, grad
 
 :class:`Loss` builds three entry points with exactly the public parameters (``grad`` and
-``value_and_grad`` add ``out``) and passes the :class:`Call` down explicitly: nothing about a
+``value_and_grad`` add ``out``; losses declared with ``@loss(hessian=True)`` get a fourth,
+``grad_hess``) and passes the :class:`Call` down explicitly: nothing about a
 call is parked in global or thread-local state. Python itself binds the arguments, so a wrong
 keyword is reported against the public name (``mse() got an unexpected keyword argument``), and
 every ``ValueError``/``TypeError`` raised while checking arguments is prefixed with it.
@@ -28,14 +29,21 @@ from . import _kernels
 
 class Call:
     """What one call of a loss asks for: the value and/or the gradient, and where to write the
-    gradient (``out``: a tuple with one array or None per differentiated input, or None)."""
+    gradient (``out``: a tuple with one array or None per differentiated input, or None).
 
-    __slots__ = ("value", "grad", "out")
+    ``hess`` asks for the second derivatives too (``grad_hess``: the gradient and the Hessian's
+    diagonal of the per-sample losses, ``out`` then holds ``(gradient, hessian)``), each at
+    least ``hessian_floor`` before the sample weight (None: no floor)."""
 
-    def __init__(self, value: bool, grad: bool, out: tuple | None = None):
+    __slots__ = ("value", "grad", "out", "hess", "hessian_floor")
+
+    def __init__(self, value: bool, grad: bool, out: tuple | None = None, hess: bool = False,
+                 hessian_floor: float | None = None):
         self.value = value
         self.grad = grad
         self.out = out
+        self.hess = hess
+        self.hessian_floor = hessian_floor
 
     def grad_buffer(self, k: int, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
                     direct: bool = True):
@@ -50,20 +58,35 @@ class Call:
         if not self.grad:
             return None
         o = self.out[k] if self.out is not None else None
-        n = 1
-        for s in shape:
-            n *= s
-        if o is not None:
-            if o.shape != shape or o.dtype != result:
-                raise ValueError(
-                    f"out must have the gradient's shape {shape} and dtype {result}; got "
-                    f"{o.shape} and {o.dtype}"
-                )
-            if (direct and o.dtype == dtype and o.flags.c_contiguous and o.flags.aligned
-                    and o.dtype.isnative
-                    and not any(i is not None and np.may_share_memory(o, i) for i in inputs)):
-                return o.reshape(-1)
-        return _kernels.result_array(n, dtype)
+        return _buffer(o, "gradient", shape, dtype, result, inputs, direct)
+
+    def hess_buffer(self, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
+                    direct: bool = True):
+        """A flat buffer for the second derivatives (``out[1]`` of ``grad_hess`` when given,
+        under the rules of :meth:`grad_buffer`), or None when they are not wanted. ``inputs``
+        should include the gradient buffer."""
+        if not self.hess:
+            return None
+        o = self.out[1] if self.out is not None else None
+        return _buffer(o, "Hessian", shape, dtype, result, inputs, direct)
+
+
+def _buffer(o, what: str, shape: tuple, dtype: np.dtype, result: np.dtype, inputs: tuple,
+            direct: bool):
+    n = 1
+    for s in shape:
+        n *= s
+    if o is not None:
+        if o.shape != shape or o.dtype != result:
+            raise ValueError(
+                f"out must have the {what}'s shape {shape} and dtype {result}; got "
+                f"{o.shape} and {o.dtype}"
+            )
+        if (direct and o.dtype == dtype and o.flags.c_contiguous and o.flags.aligned
+                and o.dtype.isnative
+                and not any(i is not None and np.may_share_memory(o, i) for i in inputs)):
+            return o.reshape(-1)
+    return _kernels.result_array(n, dtype)
 
 
 VALUE = Call(True, False)
@@ -112,6 +135,34 @@ def _out_tuple(out, n_wrt: int) -> tuple | None:
         if not o.flags.writeable:
             raise ValueError("out must be writeable")
     return outs
+
+
+def _out_pair(out) -> tuple | None:
+    """``out`` of ``grad_hess``: None or a pair of distinct writeable arrays."""
+    if out is None:
+        return None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            "out must be a pair (gradient, hessian) of NumPy arrays; got "
+            f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, tuple) else ''}"
+        )
+    for o in out:
+        if not isinstance(o, np.ndarray):
+            raise TypeError(f"out must be a pair of NumPy arrays, got {type(o).__name__}")
+        if not o.flags.writeable:
+            raise ValueError("out must be writeable")
+    if np.may_share_memory(out[0], out[1]):
+        raise ValueError("out: the gradient and Hessian arrays must not share memory")
+    return out
+
+
+def _floor(value) -> float | None:
+    """``hessian_floor``: None or a real number."""
+    if value is None:
+        return None
+    from ._checks import real_param
+
+    return real_param(value, "hessian_floor")
 
 
 def _deliver(outs: tuple | None, grad):
@@ -196,6 +247,11 @@ _GENERAL = {
         _o = _outs(out, _n)
         _v, _g = _impl(_BOTH if _o is None else _Call(True, True, _o), {args})
         return _v, _deliver(_o, _g)""",
+    # the per-sample losses are differentiated: reduction "none" (gradients not scaled)
+    "grad_hess": """\
+        _o = _pair(out)
+        _c = _Call(False, True, _o, True, _floor(hessian_floor))
+        return _deliver(_o, _impl(_c, {args}, reduction="none")[1])""",
 }
 _MODES = {"value": 0, "grad": 1, "value_and_grad": 2}
 
@@ -216,14 +272,14 @@ def _entry(kind: str, loss: str, params: list, namespace: dict, fast):
         else:
             namespace[f"_d{i}"] = p.default
             parts.append(f"{p.name}=_d{i}")
-        if p.name != "out":  # out goes into the Call, not to the implementation
+        if p.name not in ("out", "hessian_floor"):  # these go into the Call
             forward.append(p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}={p.name}")
             positional.append(p.name)
     if not star:
         parts.append("*_extra")
     qualname = loss if kind == "value" else f"{loss}.{kind}"
     door = ""
-    if fast is not None:
+    if fast is not None and kind != "grad_hess":
         fn, lead = fast
         namespace["_fast"] = fn
         names = []
@@ -273,6 +329,9 @@ class Loss:
         ``(door, lead)``: a front-door function of ``fastloss._kernels`` and its leading
         arguments, called first as ``door(*lead, mode, out, <the loss's parameters>)``; it runs
         the common small call in Cython and returns None for anything else.
+    hessian : bool, default False
+        Add ``grad_hess``: the gradient and the Hessian's diagonal of the per-sample losses
+        (what gradient boosting takes); the implementation then honours ``call.hess``.
 
     Returns
     -------
@@ -337,7 +396,7 @@ class Loss:
     wrt: tuple[str, ...]
 
     def __init__(self, impl: Any, *, wrt: tuple[str, ...] | None = None,
-                 fast: tuple | None = None) -> None:
+                 fast: tuple | None = None, hessian: bool = False) -> None:
         sig = inspect.signature(impl)
         params = list(sig.parameters.values())[1:]  # drop the Call
         name = impl.__name__
@@ -353,7 +412,8 @@ class Loss:
                                                   default=None, annotation=out_type)]
         ns = {"_impl": impl, "_VALUE": VALUE, "_GRAD": GRAD, "_BOTH": VALUE_AND_GRAD,
               "_Call": Call, "_outs": _out_tuple, "_deliver": _deliver, "_n": n_wrt,
-              "_binding_error": binding_error, "_name_error": name_error}
+              "_binding_error": binding_error, "_name_error": name_error,
+              "_pair": _out_pair, "_floor": _floor}
         value = _entry("value", name, params, dict(ns), fast)
         self.__class__ = type(f"{name}_loss", (Loss,), {"__call__": staticmethod(value),
                                                          "__module__": __name__})
@@ -368,6 +428,31 @@ class Loss:
         self.value_and_grad.__doc__ = (
             f"``(value, gradient)`` of :func:`fastloss.{name}` from one kernel pass; "
             "parameters and ``out`` as for ``grad``.")
+        if hessian:
+            self._add_grad_hess(name, params, ns)
+
+    def _add_grad_hess(self, name: str, params: list, ns: dict) -> None:
+        """``grad_hess``: the loss's parameters without ``reduction`` (the per-sample losses
+        are differentiated), plus ``hessian_floor`` and ``out``."""
+        if "reduction" not in [p.name for p in params] or len(self.wrt) != 1:
+            raise TypeError(f"{name}: grad_hess needs a 'reduction' parameter and one input")
+        kw = inspect.Parameter.KEYWORD_ONLY
+        gh_params = [p for p in params if p.name != "reduction"] + [
+            inspect.Parameter("hessian_floor", kw, default=None, annotation="float | None"),
+            inspect.Parameter("out", kw, default=None,
+                              annotation="tuple[NDArray[Any], NDArray[Any]] | None")]
+        self.grad_hess = _entry("grad_hess", name, gh_params, dict(ns), None)
+        self.grad_hess.__doc__ = (
+            f"``(gradient, hessian)`` of the per-sample losses of :func:`fastloss.{name}` "
+            f"with respect to ``{self.wrt[0]}``, from one kernel pass: each has "
+            f"``{self.wrt[0]}``'s shape and dtype and is multiplied by ``sample_weight``; the "
+            "Hessian is its diagonal (the second derivative of each sample's loss w.r.t. its "
+            "own entries; where that is 0 or undefined the loss's documented convention). This "
+            "is what gradient-boosting libraries take from a custom objective. Same parameters "
+            "as the loss without ``reduction``, plus ``hessian_floor`` (None or a number: each "
+            "second derivative is raised to at least this before the sample weight multiplies "
+            "it, to keep Newton steps finite) and ``out``: a pair ``(g, h)`` of arrays to write "
+            "into (returned).")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:  # replaced per loss in __init__
         raise NotImplementedError
@@ -381,11 +466,12 @@ class Loss:
 
 
 def loss(impl: Any = None, *, wrt: tuple[str, ...] | None = None,
-         fast: tuple | None = None) -> Any:
+         fast: tuple | None = None, hessian: bool = False) -> Any:
     """Decorator: ``@loss`` or ``@loss(wrt=("a", "b"), fast=(door, lead))`` turns an
     implementation into a :class:`Loss`. ``wrt`` names the differentiated inputs (the first
     parameter by default); ``fast`` is a front-door function of fastloss._kernels with its
-    leading arguments, called as ``door(*lead, mode, out, <the loss's parameters>)``."""
+    leading arguments, called as ``door(*lead, mode, out, <the loss's parameters>)``;
+    ``hessian=True`` adds ``grad_hess``: the implementation then honours ``call.hess``."""
     if impl is None:
-        return lambda f: Loss(f, wrt=wrt, fast=fast)
-    return Loss(impl, wrt=wrt, fast=fast)
+        return lambda f: Loss(f, wrt=wrt, fast=fast, hessian=hessian)
+    return Loss(impl, wrt=wrt, fast=fast, hessian=hessian)

@@ -3,7 +3,8 @@ peer. The shared test suite, ``python -m fastloss`` and the benchmarks iterate o
 a new loss is covered by adding one entry here.
 
 A case's ``make(rng, dtype, shape, sample_weight)`` returns ``(args, kwargs)`` for both the
-fastloss loss and its reference; ``shape`` is the prediction's shape. ``torch(F, *tensors,
+fastloss loss and its reference; ``grad_hess`` (for the losses that have one) is the reference
+of ``loss.grad_hess`` and takes the same arguments less ``reduction``; ``shape`` is the prediction's shape. ``torch(F, *tensors,
 **kwargs)`` computes the same value with ``torch.nn.functional`` (``None`` where torch has no
 equal), called with the arrays of ``args`` converted to tensors and the case's torch kwargs.
 """
@@ -33,6 +34,11 @@ class Case:
     # positions in args of the differentiated inputs; with more than one, .grad returns a tuple
     # of gradients in this order (and a "none" value may be a tuple too: gan_discriminator)
     grad_args: tuple = (0,)
+    # the reference of loss.grad_hess for this case (None: the case has no Hessian), and
+    # whether that Hessian is the derivative of the gradient (False: a documented constant
+    # where the true second derivative is 0, which finite differences cannot check)
+    grad_hess: Callable | None = None
+    hessian_fd: bool = True
 
 
 def _sw(rng, shape, want):
@@ -216,20 +222,30 @@ CE_SMALL, CE_MED, CE_LARGE = (64, 10), (4096, 1000), (4096, 32000)
 
 CASES = [
     Case("cross_entropy", multiclass.cross_entropy, reference.cross_entropy, _ce_index, (13, 7),
-         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce,
+         grad_hess=reference.cross_entropy_grad_hess),
     Case("cross_entropy-smooth-ignore", multiclass.cross_entropy, reference.cross_entropy,
          lambda *a: _ce_index(*a, ignore=True, label_smoothing=0.15), (13, 7),
-         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce,
+         grad_hess=reference.cross_entropy_grad_hess),
     Case("cross_entropy-weight-smooth-ignore-T", multiclass.cross_entropy, reference.cross_entropy,
          lambda *a: _ce_weighted(*a, label_smoothing=0.1, temperature=2.5), (13, 7),
-         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce,
+         grad_hess=reference.cross_entropy_grad_hess),
     Case("cross_entropy-soft", multiclass.cross_entropy, reference.cross_entropy,
          lambda *a: _ce_soft(*a, label_smoothing=0.05), (13, 7),
-         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce),
+         (CE_SMALL, CE_MED, CE_LARGE), torch=_torch_ce,
+         grad_hess=reference.cross_entropy_grad_hess),
     Case("cross_entropy-axis1", multiclass.cross_entropy, reference.cross_entropy, _ce_axis1,
-         (3, 5, 4, 6), ((4, 5, 16, 16), (16, 21, 64, 64), (16, 21, 256, 256)), torch=_torch_ce),
+         (3, 5, 4, 6), ((4, 5, 16, 16), (16, 21, 64, 64), (16, 21, 256, 256)), torch=_torch_ce,
+         grad_hess=reference.cross_entropy_grad_hess),
+    Case("cross_entropy-40classes", multiclass.cross_entropy, reference.cross_entropy,
+         lambda *a: _ce_weighted(*a, label_smoothing=0.05), (9, 40),
+         ((64, 40), (4096, 40), (100_000, 40)), torch=_torch_ce,
+         grad_hess=reference.cross_entropy_grad_hess),
     Case("huber", regression.huber, reference.huber, lambda *a: _regression(*a, delta=0.7), (9, 11),
-         ((1000,), (100_000,), (10_000_000,)), torch=lambda F, p, t, **kw: F.huber_loss(p, t, **kw)),
+         ((1000,), (100_000,), (10_000_000,)), torch=lambda F, p, t, **kw: F.huber_loss(p, t, **kw),
+         grad_hess=reference.huber_grad_hess),
     Case("hinge", binary.hinge, reference.hinge, _binary_pm1, (9, 11),
          ((1000,), (100_000,), (10_000_000,))),
     Case("hinge-01", binary.hinge, reference.hinge, _binary_01, (9, 11),
@@ -366,19 +382,24 @@ EW_BENCH = ((1000,), (100_000,), (10_000_000,))
 
 CASES += [
     Case("mse", regression.mse, reference.mse, _regression, (9, 11), EW_BENCH,
-         torch=lambda F, p, t, **kw: F.mse_loss(p, t, **kw)),
+         torch=lambda F, p, t, **kw: F.mse_loss(p, t, **kw), grad_hess=reference.mse_grad_hess),
     Case("mae", regression.mae, reference.mae, _regression, (9, 11), EW_BENCH,
-         torch=lambda F, p, t, **kw: F.l1_loss(p, t, **kw)),
+         torch=lambda F, p, t, **kw: F.l1_loss(p, t, **kw), grad_hess=reference.mae_grad_hess,
+         hessian_fd=False),
     Case("rmse", regression.rmse, reference.rmse, _regression, (9, 11), EW_BENCH,
          reductions=("sum", "mean"), torch=_torch_rmse),
-    Case("msle", regression.msle, reference.msle, _msle_inputs, (9, 11), EW_BENCH),
+    Case("msle", regression.msle, reference.msle, _msle_inputs, (9, 11), EW_BENCH,
+         grad_hess=reference.msle_grad_hess),
     Case("smooth_l1", regression.smooth_l1, reference.smooth_l1,
          lambda *a: _regression(*a, beta=0.6), (9, 11), EW_BENCH,
-         torch=lambda F, p, t, **kw: F.smooth_l1_loss(p, t, **kw)),
+         torch=lambda F, p, t, **kw: F.smooth_l1_loss(p, t, **kw),
+         grad_hess=reference.smooth_l1_grad_hess),
     Case("smooth_l1-beta0", regression.smooth_l1, reference.smooth_l1,
          lambda *a: _regression(*a, beta=0.0), (9, 11), EW_BENCH,
-         torch=lambda F, p, t, **kw: F.smooth_l1_loss(p, t, **kw)),
-    Case("log_cosh", regression.log_cosh, reference.log_cosh, _regression, (9, 11), EW_BENCH),
+         torch=lambda F, p, t, **kw: F.smooth_l1_loss(p, t, **kw),
+         grad_hess=reference.smooth_l1_grad_hess, hessian_fd=False),
+    Case("log_cosh", regression.log_cosh, reference.log_cosh, _regression, (9, 11), EW_BENCH,
+         grad_hess=reference.log_cosh_grad_hess),
     Case("binary_cross_entropy", binary.binary_cross_entropy, reference.binary_cross_entropy,
          _probs, (9, 11), EW_BENCH, torch=lambda F, p, t, **kw: F.binary_cross_entropy(p, t, **kw)),
     Case("binary_cross_entropy-weight", binary.binary_cross_entropy,
@@ -386,19 +407,24 @@ CASES += [
          torch=lambda F, p, t, **kw: F.binary_cross_entropy(p, t, **kw)),
     Case("binary_cross_entropy_with_logits", binary.binary_cross_entropy_with_logits,
          reference.binary_cross_entropy_with_logits, _logits01, (9, 11), EW_BENCH,
-         torch=_torch_bce_logits),
+         torch=_torch_bce_logits, grad_hess=reference.binary_cross_entropy_with_logits_grad_hess),
     Case("binary_cross_entropy_with_logits-pos_weight-weight-smooth",
          binary.binary_cross_entropy_with_logits, reference.binary_cross_entropy_with_logits,
          lambda *a: _bce_logits_full(*a, label_smoothing=0.1), (9, 11),
-         ((100, 10), (10_000, 10), (1_000_000, 10)), torch=_torch_bce_logits),
+         ((100, 10), (10_000, 10), (1_000_000, 10)), torch=_torch_bce_logits,
+         grad_hess=reference.binary_cross_entropy_with_logits_grad_hess),
     Case("squared_hinge", binary.squared_hinge, reference.squared_hinge, _binary_pm1, (9, 11),
-         EW_BENCH),
+         EW_BENCH, grad_hess=reference.squared_hinge_grad_hess),
     Case("squared_hinge-01", binary.squared_hinge, reference.squared_hinge, _binary_01, (9, 11),
-         EW_BENCH),
+         EW_BENCH, grad_hess=reference.squared_hinge_grad_hess),
     Case("focal", binary.focal, reference.focal, lambda *a: _logits01(*a, alpha=0.25), (9, 11),
-         EW_BENCH, torch=_torch_focal),
+         EW_BENCH, torch=_torch_focal, grad_hess=reference.focal_grad_hess),
     Case("focal-soft-gamma1.5-noalpha", binary.focal, reference.focal,
-         lambda *a: _logits01(*a, soft=True, gamma=1.5), (9, 11), EW_BENCH),
+         lambda *a: _logits01(*a, soft=True, gamma=1.5), (9, 11), EW_BENCH,
+         grad_hess=reference.focal_grad_hess),
+    Case("focal-gamma0.5-alpha0.9", binary.focal, reference.focal,
+         lambda *a: _logits01(*a, gamma=0.5, alpha=0.9), (9, 11), EW_BENCH,
+         grad_hess=reference.focal_grad_hess),
     Case("focal-probs", binary.focal, reference.focal,
          lambda *a: _probs(*a, soft=False, from_logits=False, alpha=0.7, gamma=3.0), (9, 11),
          EW_BENCH, torch=_torch_focal),
@@ -420,6 +446,89 @@ CASES += [
     Case("ssd_multibox-ratio2-beta0.5-nopos", detection.ssd_multibox, reference.ssd_multibox,
          lambda *a: _ssd(*a, no_positive_image=True, neg_pos_ratio=2, beta=0.5), (3, 40, 5),
          ((4, 1000, 21), (32, 8732, 21), (64, 8732, 81)), sample_weight=False, grad_args=(0, 2)),
+]
+
+# ----------------------------------------------------------------------------- deviances, likelihoods
+
+
+def _log_link(rng, dtype, shape, sw, zeros=True, **opts):
+    # margins log(mu) around 0 and targets drawn near mu (Poisson-like, with exact zeros where
+    # the power allows them), so the deviances see good and bad fits
+    x = rng.normal(0.0, 0.7, size=shape)
+    y = rng.gamma(2.0, np.exp(x + rng.normal(0.0, 0.5, size=shape)) / 2.0)
+    if zeros:
+        y = np.where(rng.random(shape) < 0.2, 0.0, y)
+    return (x.astype(dtype), y.astype(dtype)), {**opts, **_sw(rng, shape, sw)}
+
+
+def _any_target(rng, dtype, shape, sw, **opts):
+    (x, _), kw = _log_link(rng, dtype, shape, sw, **opts)
+    return (x, rng.normal(1.0, 1.0, size=shape).astype(dtype)), kw
+
+
+def _poisson_rates(rng, dtype, shape, sw, **opts):
+    # log_input=False: rates > 0; counts with some above 1 (Stirling's term) and some zeros
+    rate = rng.uniform(0.2, 4.0, size=shape)
+    y = rng.poisson(rate * rng.uniform(0.5, 1.5, size=shape)).astype(float)
+    return (rate.astype(dtype), y.astype(dtype)), {**opts, **_sw(rng, shape, sw)}
+
+
+def _poisson_logs(rng, dtype, shape, sw, **opts):
+    (rate, y), kw = _poisson_rates(rng, dtype, shape, sw, **opts)
+    return (np.log(rate.astype(np.float64)).astype(dtype), y), kw
+
+
+def _gaussian(rng, dtype, shape, sw, per_row=False, **opts):
+    (pred, target), kw = _regression(rng, dtype, shape, sw, **opts)
+    vshape = shape[:-1] if per_row else shape
+    var = rng.uniform(0.3, 2.0, size=vshape)
+    if "eps" in opts:  # some variances below eps, which clamps them
+        var = np.where(rng.random(vshape) < 0.2, opts["eps"] / 4, var)
+    return (pred, target, var.astype(dtype)), kw
+
+
+def _torch_poisson_nll(F, p, t, **kw):
+    return F.poisson_nll_loss(p, t, **kw)
+
+
+def _torch_gaussian_nll(F, p, t, var, **kw):
+    return F.gaussian_nll_loss(p, t, var, **kw)
+
+
+CASES += [
+    Case("poisson", regression.poisson, reference.poisson, _log_link, (9, 11), EW_BENCH,
+         grad_hess=reference.poisson_grad_hess),
+    Case("gamma", regression.gamma, reference.gamma,
+         lambda *a: _log_link(*a, zeros=False), (9, 11), EW_BENCH,
+         grad_hess=reference.gamma_grad_hess),
+    Case("tweedie", regression.tweedie, reference.tweedie, _log_link, (9, 11), EW_BENCH,
+         grad_hess=reference.tweedie_grad_hess),
+    Case("tweedie-power1.2", regression.tweedie, reference.tweedie,
+         lambda *a: _log_link(*a, power=1.2), (9, 11), EW_BENCH,
+         grad_hess=reference.tweedie_grad_hess),
+    Case("tweedie-power0-normal", regression.tweedie, reference.tweedie,
+         lambda *a: _any_target(*a, power=0.0), (9, 11), EW_BENCH,
+         grad_hess=reference.tweedie_grad_hess),
+    Case("tweedie-power3-inverse_gaussian", regression.tweedie, reference.tweedie,
+         lambda *a: _log_link(*a, zeros=False, power=3.0), (9, 11), EW_BENCH,
+         grad_hess=reference.tweedie_grad_hess),
+    Case("pinball", regression.pinball, reference.pinball,
+         lambda *a: _regression(*a, quantile=0.8), (9, 11), EW_BENCH,
+         grad_hess=reference.pinball_grad_hess, hessian_fd=False),
+    Case("poisson_nll", regression.poisson_nll, reference.poisson_nll, _poisson_logs, (9, 11),
+         EW_BENCH, torch=_torch_poisson_nll, grad_hess=reference.poisson_nll_grad_hess),
+    Case("poisson_nll-rates-full", regression.poisson_nll, reference.poisson_nll,
+         lambda *a: _poisson_rates(*a, log_input=False, full=True, eps=1e-3), (9, 11), EW_BENCH,
+         torch=_torch_poisson_nll, grad_hess=reference.poisson_nll_grad_hess),
+    Case("gaussian_nll", regression.gaussian_nll, reference.gaussian_nll, _gaussian, (9, 11),
+         EW_BENCH, torch=_torch_gaussian_nll, grad_hess=reference.gaussian_nll_grad_hess),
+    Case("gaussian_nll-scalar_var", regression.gaussian_nll, reference.gaussian_nll,
+         lambda *a: _regression(*a, var=0.7), (9, 11), EW_BENCH, torch=_torch_gaussian_nll,
+         grad_hess=reference.gaussian_nll_grad_hess),
+    Case("gaussian_nll-var_per_row-full", regression.gaussian_nll, reference.gaussian_nll,
+         lambda *a: _gaussian(*a, per_row=True, full=True, eps=0.05), (9, 11),
+         ((100, 10), (10_000, 10), (1_000_000, 10)), torch=_torch_gaussian_nll,
+         grad_hess=reference.gaussian_nll_grad_hess),
 ]
 
 BY_ID = {c.id: c for c in CASES}

@@ -91,7 +91,8 @@ __all__ = [
     "DaskLoss",
     "DaskRowFunction",
     # regression
-    "huber", "log_cosh", "mae", "mse", "msle", "rmse", "smooth_l1",
+    "gamma", "gaussian_nll", "huber", "log_cosh", "mae", "mse", "msle", "pinball", "poisson",
+    "poisson_nll", "rmse", "smooth_l1", "tweedie",
     # binary
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "focal", "gan_discriminator",
     "gan_generator", "hinge", "squared_hinge",
@@ -629,7 +630,9 @@ def _elementwise(c: _Call, *, pred=None, same=None, factors=(), batchmean=False)
     one = (1,) * x.ndim  # the prediction's number of axes (kl_div checks its axis)
     probe = {pred: np.full(one, 0.5, x.dtype), "sample_weight": None}
     probe.update({s: np.ones(one, hosts[s].dtype) for s in same})
-    probe.update({f: None for f in factors})
+    # optional factors probe as None, required ones (gaussian_nll's var) as ones
+    required = {p.name for p in params if p.default is p.empty}
+    probe.update({f: (np.ones(one, x.dtype) if f in required else None) for f in factors})
     c.probe(probe)
     for s in same:
         if hosts[s].shape != x.shape:
@@ -665,6 +668,15 @@ def _elementwise(c: _Call, *, pred=None, same=None, factors=(), batchmean=False)
         denominators = float(x.size) if sw is None else (
             _weight_denominator(gr, g, sw, cd) if c.method != "value" else None)
     return _map_loss(c, gr, g, cfg, keys, x.chunks, result, reduction, factor, denominators)
+
+
+def _gaussian_nll(c: _Call):
+    """gaussian_nll: ``var`` broadcasts like an elementwise factor once torch's "one variance
+    per row" shape (``pred``'s shape without its last axis) has its trailing axis back."""
+    x, v = c.args["pred"], c.args["var"]
+    if np.ndim(x) >= 1 and np.ndim(v) == np.ndim(x) - 1 and np.shape(v) == np.shape(x)[:-1]:
+        c.args["var"] = v[..., None]
+    return _elementwise(c, same=("target",), factors=("var",))
 
 
 def _method_params(obj, method: str) -> tuple:
@@ -1836,6 +1848,12 @@ _TABLE = {
     "huber": (_elementwise, _ANY, {}),
     "smooth_l1": (_elementwise, _ANY, {}),
     "log_cosh": (_elementwise, _ANY, {}),
+    "poisson": (_elementwise, _ANY, {}),
+    "gamma": (_elementwise, _ANY, {}),
+    "tweedie": (_elementwise, _ANY, {}),
+    "pinball": (_elementwise, _ANY, {}),
+    "poisson_nll": (_elementwise, _ANY, {}),
+    "gaussian_nll": (_gaussian_nll, _ANY + " (var: pred's shape or broadcastable to it)", {}),
     # binary
     "binary_cross_entropy": (_elementwise, _ANY, {"factors": ("weight",)}),
     "binary_cross_entropy_with_logits": (_elementwise, _ANY,
@@ -1869,6 +1887,12 @@ msle = _make("msle")
 huber = _make("huber")
 smooth_l1 = _make("smooth_l1")
 log_cosh = _make("log_cosh")
+poisson = _make("poisson")
+gamma = _make("gamma")
+tweedie = _make("tweedie")
+pinball = _make("pinball")
+poisson_nll = _make("poisson_nll")
+gaussian_nll = _make("gaussian_nll")
 binary_cross_entropy = _make("binary_cross_entropy")
 binary_cross_entropy_with_logits = _make("binary_cross_entropy_with_logits")
 focal = _make("focal")

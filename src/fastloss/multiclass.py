@@ -41,7 +41,7 @@ def _temperature(value) -> float:
 # cross-entropy
 
 
-@loss(fast=(_kernels.door_cross_entropy, ()))
+@loss(fast=(_kernels.door_cross_entropy, ()), hessian=True)
 def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int = -1,
                   weight: ArrayLike | None = None, ignore_index: int = -100,
                   label_smoothing: float = 0.0, temperature: float = 1.0,
@@ -155,6 +155,13 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
     ignored ones only, is NaN (0/0, as torch). The per-sample value of a confident, correct
     sample is a difference of two large numbers and loses relative accuracy (as in torch).
 
+    ``grad_hess``: the gradient of each sample's loss and the diagonal of its Hessian w.r.t. the
+    logits, ``B p_k (1 - p_k) / T**2`` with ``B = (1 - eps) w_y + (eps / C) sum(w)`` (integer
+    targets; ``sum_k w_k t'_k`` for probabilities): the true diagonal of ``B (diag(p) - p p^T)``,
+    scaled as the gradient is (class weight, label smoothing, temperature, sample weight; 0
+    for ignored targets). XGBoost's ``multi:softprob`` uses twice this and LightGBM's
+    ``multiclass`` ``C / (C - 1)`` times it; :mod:`fastloss.boosting` applies those factors.
+
     Examples
     --------
     >>> import numpy as np
@@ -205,21 +212,27 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
             n = zc.size // c
             loss_ = loss_buffer(call, code, n, dt)
             grad = call.grad_buffer(0, z.shape, dt, result, zc, labels, sw, cw)
+            hess = call.hess_buffer(z.shape, dt, result, zc, labels, sw, cw, grad)
             rc, value, bad = _kernels.ce_index_strided(n // inner, c, inner, zc, labels, sw, cw,
                                                        ignore, eps, inv_t, code, loss_, grad,
-                                                       threads)
+                                                       threads, hess, call.hessian_floor)
             if rc == _checks.ERR_LABEL:
                 raise _label_error(labels, bad, c, ignore)
             _checks.check_status(rc, bad)
+            g = finish_grad(grad, z.shape, result) if call.grad else None
+            if call.hess:
+                g = (g, finish_grad(hess, z.shape, result))
             return (finish_value(value, loss_, code, sample_shape, result) if call.value else None,
-                    finish_grad(grad, z.shape, result) if call.grad else None)
+                    g)
         zc = _checks.class_axis_last(z, ax, dt)
         n = zc.size // c
         loss_ = loss_buffer(call, code, n, dt)
         grad = call.grad_buffer(0, z.shape, dt, result, zc, labels, sw, cw,
                                 direct=ax == z.ndim - 1)
+        hess = call.hess_buffer(z.shape, dt, result, zc, labels, sw, cw, grad,
+                                direct=ax == z.ndim - 1)
         rc, value, bad = _kernels.ce_index(n, c, zc, labels, sw, cw, ignore, eps, inv_t, code,
-                                           loss_, grad, threads)
+                                           loss_, grad, threads, hess, call.hessian_floor)
         if rc == _checks.ERR_LABEL:
             raise _label_error(labels, bad, c, ignore)
         _checks.check_status(rc, bad)
@@ -235,8 +248,10 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
         loss_ = loss_buffer(call, code, n, dt)
         grad = call.grad_buffer(0, z.shape, dt, result, zc, tc, sw, cw,
                                 direct=ax == z.ndim - 1)
+        hess = call.hess_buffer(z.shape, dt, result, zc, tc, sw, cw, grad,
+                                direct=ax == z.ndim - 1)
         rc, value, bad = _kernels.ce_prob(n, c, zc, tc, sw, cw, eps, inv_t, code, loss_, grad,
-                                          threads)
+                                          threads, hess, call.hessian_floor)
         _checks.check_status(rc, bad)
     else:
         raise TypeError(
@@ -246,6 +261,8 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
     g = None
     if call.grad:
         g = finish_grad(_checks.class_axis_back(grad, z.shape, ax), z.shape, result)
+        if call.hess:
+            g = (g, finish_grad(_checks.class_axis_back(hess, z.shape, ax), z.shape, result))
     return (finish_value(value, loss_, code, sample_shape, result) if call.value else None, g)
 
 

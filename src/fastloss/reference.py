@@ -371,6 +371,246 @@ def gan_discriminator(real_logits, fake_logits, *, reduction="mean", sample_weig
     vf, gf = _reduce(_softplus(f), _sigmoid(f), _weights(sw_f, f.shape), reduction)
     value = (vr, vf) if reduction == "none" else vr + vf
     return value, (gr, gf)
+# ---------------------------------------------------------------------------- deviances, likelihoods
+
+
+def tweedie(pred, target, *, power=1.5, reduction="mean", sample_weight=None):
+    """sklearn.metrics.mean_tweedie_deviance's unit deviance of mu = exp(pred), with its
+    derivative w.r.t. pred."""
+    x, y = _f64(pred), _f64(target)
+    mu, p = np.exp(x), power
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if p == 0:
+            dev = (y - mu) ** 2
+        elif p == 1:
+            dev = 2 * (_xlogy(y, y) - y * x - y + mu)  # 2 [y log(y / mu) - y + mu]
+        elif p == 2:
+            dev = 2 * (x - np.log(y) + y / mu - 1)  # 2 [log(mu / y) + y / mu - 1]
+        else:
+            dev = 2 * (np.maximum(y, 0) ** (2 - p) / ((1 - p) * (2 - p))
+                       - y * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p))
+        dloss = 2 * (mu ** (2 - p) - y * mu ** (1 - p))
+    return _reduce(dev, dloss, _weights(sample_weight, x.shape), reduction)
+
+
+def poisson(pred, target, *, reduction="mean", sample_weight=None):
+    return tweedie(pred, target, power=1.0, reduction=reduction, sample_weight=sample_weight)
+
+
+def gamma(pred, target, *, reduction="mean", sample_weight=None):
+    return tweedie(pred, target, power=2.0, reduction=reduction, sample_weight=sample_weight)
+
+
+def pinball(pred, target, *, quantile=0.5, reduction="mean", sample_weight=None):
+    """sklearn.metrics.mean_pinball_loss; subgradient 0 where pred == target."""
+    x, y = _f64(pred), _f64(target)
+    d = y - x
+    loss = np.maximum(quantile * d, (quantile - 1) * d)
+    dloss = np.where(d > 0, -quantile, np.where(d < 0, 1 - quantile, 0.0))
+    return _reduce(loss, dloss, _weights(sample_weight, x.shape), reduction)
+
+
+def poisson_nll(pred, target, *, log_input=True, full=False, eps=1e-8, reduction="mean",
+                sample_weight=None):
+    """torch.nn.functional.poisson_nll_loss."""
+    x, y = _f64(pred), _f64(target)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if log_input:
+            loss, dloss = np.exp(x) - y * x, np.exp(x) - y
+        else:
+            loss, dloss = x - y * np.log(x + eps), 1 - y / (x + eps)
+        if full:
+            loss = loss + np.where(y > 1, y * np.log(y) - y + 0.5 * np.log(2 * np.pi * y), 0.0)
+    return _reduce(loss, dloss, _weights(sample_weight, x.shape), reduction)
+
+
+def _gaussian_var(var, shape):
+    v = _f64(var)
+    if v.ndim and v.shape != shape and v.shape == shape[:-1]:
+        v = v[..., None]  # one variance per row (torch's homoscedastic case)
+    return np.broadcast_to(v, shape)
+
+
+def gaussian_nll(pred, target, var, *, full=False, eps=1e-6, reduction="mean",
+                 sample_weight=None):
+    """torch.nn.functional.gaussian_nll_loss; gradient w.r.t. pred."""
+    x, y = _f64(pred), _f64(target)
+    v = np.maximum(_gaussian_var(var, x.shape), eps)
+    loss = 0.5 * (np.log(v) + (x - y) ** 2 / v) + (0.5 * np.log(2 * np.pi) if full else 0.0)
+    return _reduce(loss, (x - y) / v, _weights(sample_weight, x.shape), reduction)
+
+
+# ---------------------------------------------------------------------------- grad_hess
+# The gradient and the Hessian's diagonal of the per-sample losses (what gradient boosting
+# takes), each times sample_weight, the second derivative raised to hessian_floor first.
+# <loss>_grad_hess takes the loss's arguments without reduction.
+
+
+def _gh(g, h, sample_weight, hessian_floor):
+    w = _weights(sample_weight, g.shape)
+    if hessian_floor is not None:
+        h = np.where(h < hessian_floor, hessian_floor, h)  # NaN stays NaN
+    return w * g, w * h
+
+
+def _nan_like(d):
+    """1 where d is a number, NaN where it is NaN: a constant Hessian that keeps NaN."""
+    return np.where(np.isnan(d), np.nan, 1.0)
+
+
+def mse_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    d = _f64(pred) - _f64(target)
+    return _gh(2 * d, 2 * _nan_like(d), sample_weight, hessian_floor)
+
+
+def mae_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    """Hessian: the constant 1 (scikit-learn's AbsoluteError convention)."""
+    d = _f64(pred) - _f64(target)
+    return _gh(np.sign(d), _nan_like(d), sample_weight, hessian_floor)
+
+
+def msle_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    x = _f64(pred)
+    a = np.log1p(x) - np.log1p(_f64(target))
+    return _gh(2 * a / (1 + x), 2 * (1 - a) / (1 + x) ** 2, sample_weight, hessian_floor)
+
+
+def huber_grad_hess(pred, target, *, delta=1.0, sample_weight=None, hessian_floor=None):
+    d = _f64(pred) - _f64(target)
+    h = np.where(np.abs(d) <= delta, 1.0, np.where(np.isnan(d), np.nan, 0.0))
+    return _gh(np.clip(d, -delta, delta), h, sample_weight, hessian_floor)
+
+
+def smooth_l1_grad_hess(pred, target, *, beta=1.0, sample_weight=None, hessian_floor=None):
+    d = _f64(pred) - _f64(target)
+    if beta == 0:
+        return _gh(np.sign(d), _nan_like(d), sample_weight, hessian_floor)
+    h = np.where(np.abs(d) <= beta, 1.0 / beta, np.where(np.isnan(d), np.nan, 0.0))
+    return _gh(np.clip(d / beta, -1.0, 1.0), h, sample_weight, hessian_floor)
+
+
+def log_cosh_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    d = _f64(pred) - _f64(target)
+    a = np.minimum(np.abs(d), 700.0)  # sech^2 underflows to 0 long before exp overflows
+    return _gh(np.tanh(d), (2 / (np.exp(a) + np.exp(-a))) ** 2, sample_weight, hessian_floor)
+
+
+def binary_cross_entropy_with_logits_grad_hess(pred, target, *, pos_weight=None, weight=None,
+                                               label_smoothing=0.0, sample_weight=None,
+                                               hessian_floor=None):
+    x = _f64(pred)
+    t = _f64(target) * (1 - label_smoothing) + 0.5 * label_smoothing
+    w = np.ones(x.shape) if weight is None else np.broadcast_to(_f64(weight), x.shape)
+    pw = np.ones(x.shape) if pos_weight is None else np.broadcast_to(_f64(pos_weight), x.shape)
+    g = w * ((1 - t) * _sigmoid(x) - pw * t * _sigmoid(-x))
+    h = w * ((1 - t) + pw * t) * _sigmoid(x) * _sigmoid(-x)
+    return _gh(g, h, sample_weight, hessian_floor)
+
+
+def squared_hinge_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    x = _f64(pred)
+    t = np.where(_f64(target) > 0, 1.0, -1.0)
+    m = 1.0 - t * x
+    return _gh(-2 * t * np.maximum(m, 0.0), np.where(m > 0, 2.0, 0.0), sample_weight,
+               hessian_floor)
+
+
+def focal_grad_hess(pred, target, *, gamma=2.0, alpha=None, from_logits=True,
+                    sample_weight=None, hessian_floor=None):
+    """Second derivative w.r.t. the logit by the product rule, term by term:
+    f = c q^g A (A = -log p) has f' = -c q^g (q + g p A) and
+    f'' = c [g p q^g (q + g p A) - q^g (-p q + g (p q A - p q))]; likewise with p, q swapped
+    (and the sign of the first derivative flipped) for the negative term."""
+    if not from_logits:
+        raise ValueError("focal grad_hess needs from_logits=True")
+    x, t = _f64(pred), _f64(target)
+    a_pos, a_neg = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
+    p, q = _sigmoid(x), _sigmoid(-x)
+    A, B = _softplus(-x), _softplus(x)
+    g = gamma
+    cp, cn = a_pos * t, a_neg * (1 - t)
+    grad = -cp * q**g * (q + g * p * A) + cn * p**g * (p + g * q * B)
+    # d/dx of q^g = -g p q^g; d/dx (q + g p A) = -p q + g (p q A - p q)
+    hpos = cp * (g * p * q**g * (q + g * p * A) - q**g * (-p * q + g * (p * q * A - p * q)))
+    # mirror: d/dx of p^g = g q p^g; d/dx (p + g q B) = p q + g (-p q B + p q)
+    hneg = cn * (g * q * p**g * (p + g * q * B) + p**g * (p * q + g * (p * q - p * q * B)))
+    return _gh(grad, hpos + hneg, sample_weight, hessian_floor)
+
+
+def tweedie_grad_hess(pred, target, *, power=1.5, sample_weight=None, hessian_floor=None):
+    x, y = _f64(pred), _f64(target)
+    mu, p = np.exp(x), power
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = 2 * (mu ** (2 - p) - y * mu ** (1 - p))
+        h = 2 * ((2 - p) * mu ** (2 - p) - (1 - p) * y * mu ** (1 - p))
+    return _gh(g, h, sample_weight, hessian_floor)
+
+
+def poisson_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    return tweedie_grad_hess(pred, target, power=1.0, sample_weight=sample_weight,
+                             hessian_floor=hessian_floor)
+
+
+def gamma_grad_hess(pred, target, *, sample_weight=None, hessian_floor=None):
+    return tweedie_grad_hess(pred, target, power=2.0, sample_weight=sample_weight,
+                             hessian_floor=hessian_floor)
+
+
+def pinball_grad_hess(pred, target, *, quantile=0.5, sample_weight=None, hessian_floor=None):
+    """Hessian: the constant 1 (scikit-learn's PinballLoss convention)."""
+    _, g = pinball(pred, target, quantile=quantile, reduction="none")
+    d = _f64(target) - _f64(pred)
+    return _gh(g, _nan_like(d), sample_weight, hessian_floor)
+
+
+def poisson_nll_grad_hess(pred, target, *, log_input=True, full=False, eps=1e-8,
+                          sample_weight=None, hessian_floor=None):
+    x, y = _f64(pred), _f64(target)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if log_input:
+            g, h = np.exp(x) - y, np.exp(x)
+        else:
+            g, h = 1 - y / (x + eps), y / (x + eps) ** 2
+    return _gh(g, h, sample_weight, hessian_floor)
+
+
+def gaussian_nll_grad_hess(pred, target, var, *, full=False, eps=1e-6, sample_weight=None,
+                           hessian_floor=None):
+    x, y = _f64(pred), _f64(target)
+    v = np.maximum(_gaussian_var(var, x.shape), eps)
+    return _gh((x - y) / v, 1.0 / v + 0 * (x - y), sample_weight, hessian_floor)
+
+
+def cross_entropy_grad_hess(logits, target, *, axis=-1, weight=None, ignore_index=-100,
+                            label_smoothing=0.0, temperature=1.0, sample_weight=None,
+                            hessian_floor=None):
+    """Per-sample gradient (cross_entropy's with reduction "none") and the Hessian's diagonal
+    B p_k (1 - p_k) / T^2, B = the row's total target weight: (1 - eps) w_y + (eps / C) sum(w)
+    for a class index, sum_k w_k t'_k for probabilities; 0 for ignored rows."""
+    _, grad = cross_entropy(logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
+                            label_smoothing=label_smoothing, temperature=temperature,
+                            reduction="none", sample_weight=sample_weight)
+    z = np.moveaxis(_f64(logits), axis, -1)
+    c = z.shape[-1]
+    p = np.exp(log_softmax(z / temperature))
+    cw = np.ones(c) if weight is None else _f64(weight)
+    eps = label_smoothing
+    target = np.asarray(target)
+    if target.dtype.kind == "f":
+        t = (1 - eps) * np.moveaxis(_f64(target), axis, -1) + eps / c
+        valid = np.ones(z.shape[:-1], dtype=bool)
+        b = np.sum(cw * t, axis=-1)
+    else:
+        valid = target != ignore_index
+        b = (1 - eps) * cw[np.where(valid, target, 0)] + eps / c * cw.sum()
+    h = b[..., None] * p * (1 - p) / temperature**2
+    if hessian_floor is not None:
+        h = np.where(h < hessian_floor, hessian_floor, h)
+    s = _weights(sample_weight, z.shape[:-1])
+    h = np.where(valid[..., None], s[..., None] * h, 0.0)
+    return grad, np.moveaxis(h, -1, axis)
+
+
 # ---------------------------------------------------------------------------- CTC
 
 
