@@ -19,6 +19,23 @@
 /* Elements per reduction block for elementwise kernels. */
 #define FL_BLOCK ((int64_t)8192)
 
+/* for (b = 0; b < nb; b++) BODY, on nt threads with a static schedule - or, for nt == 1, as a
+ * plain loop that never enters the OpenMP runtime (whose serialised team still costs about a
+ * thousand instructions per call, which small calls notice). The blocks and their order are the
+ * same either way, so results do not depend on nt. */
+#ifdef _OPENMP
+#define FL_FOR_BLOCKS(nt, nb, b, ...)                                                           \
+    if ((nt) > 1) {                                                                             \
+        _Pragma("omp parallel for num_threads(nt) schedule(static)")                          \
+        for (int64_t b = 0; b < (nb); b++) __VA_ARGS__                                          \
+    } else {                                                                                    \
+        for (int64_t b = 0; b < (nb); b++) __VA_ARGS__                                          \
+    }
+#else
+#define FL_FOR_BLOCKS(nt, nb, b, ...)                                                           \
+    for (int64_t b = 0; b < (nb); b++) __VA_ARGS__
+#endif
+
 /* Threads to use for `work` elements: `requested` (<= 0 means the OpenMP default, which honours
  * OMP_NUM_THREADS and threadpoolctl), capped by the number of blocks, 1 for small inputs. */
 int fl_threads_for(int requested, int64_t work, int64_t n_blocks);

@@ -654,3 +654,85 @@ def test_distillation_validation():
         fl.distillation(s, s, np.array([True, False, True]))
     with pytest.raises(ValueError, match=r"shape \(3,\)"):
         fl.distillation(s, s, np.array([0, 1]))
+
+
+# --------------------------------------------------------------------------- in-place gradients
+
+
+def _ce_cases(rng, dtype):
+    """(logits, target, kwargs) for every cross-entropy kernel path: flat few-class rows, vector
+    rows, soft targets, classes on a middle axis; with and without smoothing and weights."""
+    out = []
+    for shape in [(300, 7), (300, 40), (5, 1000)]:
+        x = (rng.standard_normal(shape) * 3).astype(dtype)
+        y = rng.integers(0, shape[1], shape[0])
+        y[::5] = -100
+        out.append((x, y, {}))
+        out.append((x, y, {"label_smoothing": 0.2, "temperature": 1.5,
+                           "weight": rng.uniform(0.5, 2, shape[1])}))
+        out.append((x, rng.dirichlet(np.ones(shape[1]), shape[0]).astype(dtype),
+                    {"label_smoothing": 0.1}))
+    seg = (rng.standard_normal((3, 21, 17, 19)) * 2).astype(dtype)
+    lab = rng.integers(0, 21, (3, 17, 19))
+    out.append((seg, lab, {"axis": 1}))
+    out.append((seg, lab, {"axis": 1, "label_smoothing": 0.1, "weight": rng.uniform(0.5, 2, 21)}))
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_cross_entropy_in_place_gradient_has_the_out_of_place_bits(dtype, rng):
+    """out=logits writes the gradient over the logits in the kernel itself (every row reads
+    what it needs before writing), with the bits of the out-of-place result."""
+    for x, y, kw in _ce_cases(rng, dtype):
+        v0, g0 = fl.cross_entropy.value_and_grad(x, y, **kw)
+        xi = x.copy()
+        v1, g1 = fl.cross_entropy.value_and_grad(xi, y, out=xi, **kw)
+        assert g1 is xi and v1 == v0
+        assert xi.tobytes() == g0.tobytes(), kw
+        xi = x.copy()
+        assert fl.cross_entropy.grad(xi, y, out=xi, **kw) is xi
+        assert xi.tobytes() == g0.tobytes()
+
+
+def test_cross_entropy_in_place_allocates_nothing_the_size_of_the_logits(rng):
+    import tracemalloc
+
+    x = rng.standard_normal((512, 2000)).astype(np.float32)
+    y = rng.integers(0, 2000, 512)
+    for kw in ({}, {"label_smoothing": 0.1}, {"axis": 0}):
+        yy = y if "axis" not in kw else rng.integers(0, 512, 2000)
+        fl.cross_entropy.grad(x, yy, out=x, **kw)  # warm: imports, caches
+        tracemalloc.start()
+        fl.cross_entropy.grad(x, yy, out=x, **kw)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        # axis=0: the classes on a leading axis go to the strided kernel, in place too
+        assert peak < 0.01 * x.nbytes, (kw, peak)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_distillation_in_place_gradient(dtype, rng):
+    """out=student_logits writes over the student's logits with the out-of-place bits."""
+    for T in (1.0, 3.0):
+        for soft in (False, True):
+            s = (rng.standard_normal((70, 13)) * 2).astype(dtype)
+            t = (rng.standard_normal((70, 13)) * 2).astype(dtype)
+            y = rng.dirichlet(np.ones(13), 70).astype(dtype) if soft else rng.integers(0, 13, 70)
+            v0, g0 = fl.distillation.value_and_grad(s, t, y, temperature=T)
+            si = s.copy()
+            v1, g1 = fl.distillation.value_and_grad(si, t, y, temperature=T, out=si)
+            assert g1 is si and v1 == v0
+            assert si.tobytes() == g0.tobytes()
+
+
+def test_in_place_refuses_partial_overlap(rng):
+    """Only out= that is exactly the logits' buffer runs in place; a shifted view of the same
+    memory gets a fresh buffer and a copy, and the right answer."""
+    buf = rng.standard_normal(10 * 8 + 8)
+    x = buf[:80].reshape(10, 8)
+    out = buf[8:88].reshape(10, 8)  # overlaps x, shifted by one row
+    y = rng.integers(0, 8, 10)
+    expected = fl.cross_entropy.grad(x.copy(), y)
+    got = fl.cross_entropy.grad(x, y, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, expected)

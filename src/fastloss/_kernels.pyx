@@ -746,9 +746,11 @@ cdef inline bint _overlaps(cnp.ndarray a, cnp.ndarray b) noexcept:
     return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
 
 
-cdef inline object _door_grad(object out, cnp.ndarray like, int t, cnp.ndarray other):
+cdef inline object _door_grad(object out, cnp.ndarray like, int t, cnp.ndarray other,
+                              bint inplace=False):
     """The gradient buffer: a fresh array shaped like `like`, or `out` when it matches and
-    overlaps no input; None when out= needs the general path."""
+    overlaps no input (with `inplace`, `out` may also be `like` itself, for kernels that read
+    each element before writing its gradient); None when out= needs the general path."""
     if out is None:
         return _result_array(cnp.PyArray_NDIM(like), cnp.PyArray_DIMS(like), t)
     if type(out) is not cnp.ndarray:
@@ -757,7 +759,8 @@ cdef inline object _door_grad(object out, cnp.ndarray like, int t, cnp.ndarray o
     if (cnp.PyArray_TYPE(o) != t or not _same_shape(o, like)
             or (cnp.PyArray_FLAGS(o) & (_CARRAY | cnp.NPY_ARRAY_WRITEABLE))
             != (_CARRAY | cnp.NPY_ARRAY_WRITEABLE) or not cnp.PyArray_ISNOTSWAPPED(o)
-            or _overlaps(o, like) or (other is not None and _overlaps(o, other))):
+            or (_overlaps(o, like) and not (inplace and cnp.PyArray_DATA(o) == cnp.PyArray_DATA(like)))
+            or (other is not None and _overlaps(o, other))):
         return None
     return out
 
@@ -982,7 +985,7 @@ def door_cross_entropy(int mode, object out, object logits, object target, objec
     cdef char* pg = NULL
     cdef char* pl = NULL
     if mode != 0:
-        grad = _door_grad(out, z, t, None)
+        grad = _door_grad(out, z, t, None, True)
         if grad is None or (out is not None and _overlaps(<cnp.ndarray>grad, y)):
             return None
         pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)

@@ -46,19 +46,21 @@ class Call:
         self.hessian_floor = hessian_floor
 
     def grad_buffer(self, k: int, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
-                    direct: bool = True):
+                    direct: bool = True, inplace=None):
         """A flat buffer for gradient ``k`` (of ``shape``, computed in ``dtype``, returned in
         ``result``), or None when the gradient is not wanted.
 
         With ``out=`` the caller's array is checked here, before any kernel runs, and used
         directly when the kernel can write into it: ``direct`` (the kernel's layout is the
         gradient's layout), C-contiguous, aligned, the compute dtype, and sharing no memory with
-        any of the kernel's ``inputs``. Otherwise a fresh array is returned and :class:`Loss`
-        copies it into ``out`` at the end."""
+        any of the kernel's ``inputs`` - except ``inplace``, the one input the kernel may
+        overwrite element for element, when ``out`` is exactly its buffer (an in-place
+        gradient). Otherwise a fresh array is returned and :class:`Loss` copies it into ``out``
+        at the end."""
         if not self.grad:
             return None
         o = self.out[k] if self.out is not None else None
-        return _buffer(o, "gradient", shape, dtype, result, inputs, direct)
+        return _buffer(o, "gradient", shape, dtype, result, inputs, direct, inplace)
 
     def hess_buffer(self, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
                     direct: bool = True):
@@ -71,8 +73,13 @@ class Call:
         return _buffer(o, "Hessian", shape, dtype, result, inputs, direct)
 
 
+def _same_buffer(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.nbytes == b.nbytes)
+
+
 def _buffer(o, what: str, shape: tuple, dtype: np.dtype, result: np.dtype, inputs: tuple,
-            direct: bool):
+            direct: bool, inplace=None):
     n = 1
     for s in shape:
         n *= s
@@ -84,7 +91,8 @@ def _buffer(o, what: str, shape: tuple, dtype: np.dtype, result: np.dtype, input
             )
         if (direct and o.dtype == dtype and o.flags.c_contiguous and o.flags.aligned
                 and o.dtype.isnative
-                and not any(i is not None and np.may_share_memory(o, i) for i in inputs)):
+                and not any(i is not None and np.may_share_memory(o, i)
+                            and not (i is inplace and _same_buffer(o, i)) for i in inputs)):
             return o.reshape(-1)
     return _kernels.result_array(n, dtype)
 

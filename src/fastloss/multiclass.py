@@ -211,7 +211,7 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
             zc = _checks.kernel_array(z, dt)
             n = zc.size // c
             loss_ = loss_buffer(call, code, n, dt)
-            grad = call.grad_buffer(0, z.shape, dt, result, zc, labels, sw, cw)
+            grad = call.grad_buffer(0, z.shape, dt, result, zc, labels, sw, cw, inplace=zc)
             hess = call.hess_buffer(z.shape, dt, result, zc, labels, sw, cw, grad)
             rc, value, bad = _kernels.ce_index_strided(n // inner, c, inner, zc, labels, sw, cw,
                                                        ignore, eps, inv_t, code, loss_, grad,
@@ -228,7 +228,7 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
         n = zc.size // c
         loss_ = loss_buffer(call, code, n, dt)
         grad = call.grad_buffer(0, z.shape, dt, result, zc, labels, sw, cw,
-                                direct=ax == z.ndim - 1)
+                                direct=ax == z.ndim - 1, inplace=zc)
         hess = call.hess_buffer(z.shape, dt, result, zc, labels, sw, cw, grad,
                                 direct=ax == z.ndim - 1)
         rc, value, bad = _kernels.ce_index(n, c, zc, labels, sw, cw, ignore, eps, inv_t, code,
@@ -247,7 +247,7 @@ def cross_entropy(call: Call, logits: ArrayLike, target: ArrayLike, *, axis: int
         sw = _checks.sample_weight(sample_weight, sample_shape, dt)
         loss_ = loss_buffer(call, code, n, dt)
         grad = call.grad_buffer(0, z.shape, dt, result, zc, tc, sw, cw,
-                                direct=ax == z.ndim - 1)
+                                direct=ax == z.ndim - 1, inplace=zc)
         hess = call.hess_buffer(z.shape, dt, result, zc, tc, sw, cw, grad,
                                 direct=ax == z.ndim - 1)
         rc, value, bad = _kernels.ce_prob(n, c, zc, tc, sw, cw, eps, inv_t, code, loss_, grad,
@@ -649,7 +649,7 @@ def distillation(call: Call, student_logits: ArrayLike, teacher_logits: ArrayLik
     sw = _checks.sample_weight(sample_weight, sample_shape, dt)
     loss_ = loss_buffer(call, code, n, dt)
     grad = call.grad_buffer(0, zs.shape, dt, result, sc, tc, labels, soft, sw,
-                            direct=ax == zs.ndim - 1)
+                            direct=ax == zs.ndim - 1, inplace=sc)
     rc, value, bad = _kernels.distill(n, c, sc, tc, labels, soft, sw, temperature, alpha, code,
                                       loss_, grad, _config.THREADS[0])
     if rc == _checks.ERR_LABEL:
