@@ -211,61 +211,129 @@ static inline __attribute__((always_inline)) double FL_FN(ce_index_rows)(
 }
 
 /* Few classes: per-row vector loops would be mostly prologue, epilogue and one vector exp call
- * per row. Below FL_CE_SMALL_C classes the rows of a chunk are handled as one flat array
- * instead: scalar row maxima (with x_y and the smoothing gap, read before anything is written)
- * spread into a per-element shift, one vectorised exp loop over the whole chunk, then the row
- * sums and the per-row gradients. */
+ * per row. Below FL_CE_SMALL_C classes a tile of up to FL_CE_TILE rows is transposed into a
+ * small class-major buffer (one vector lane per row), so that every step - the row maxima, the
+ * exponentials, the row sums, the logs, the gradients - is a vector loop across rows. The
+ * tile's row count is padded to a multiple of FL_CE_PAD with harmless rows, so no row ever
+ * falls into a loop's scalar tail: a row's bits do not depend on the rows around it (a
+ * vectorised exp or log and the scalar one round differently). The logits are read into the
+ * tile before any gradient is written, so the gradient may be the logits (in place). */
 #ifndef FL_CE_SMALL_C
 #define FL_CE_SMALL_C 32
-#define FL_CE_FLAT 1024
+#define FL_CE_TILE 64
+#define FL_CE_PAD 16
 #endif
 static inline __attribute__((always_inline)) double FL_FN(ce_index_small)(
     int64_t lo, int64_t hi, int64_t c, const FL_REAL *logits, const int64_t *restrict labels,
     const FL_REAL *restrict sw, const double *cw, int64_t ignore_index, double eps,
     double inv_t, double wsum, double scale, FL_REAL *restrict loss, FL_REAL *grad,
     FL_REAL *restrict hess, double hess_floor) {
-    FL_REAL shift[FL_CE_FLAT], ebuf[FL_CE_FLAT];
-    FL_REAL mx[FL_CE_FLAT], xy[FL_CE_FLAT];
-    double gap[FL_CE_FLAT], S[FL_CE_FLAT];
+    FL_REAL xt[FL_CE_SMALL_C * FL_CE_TILE], et[FL_CE_SMALL_C * FL_CE_TILE];
+    FL_REAL m[FL_CE_TILE], xy[FL_CE_TILE], cp[FL_CE_TILE], bf[FL_CE_TILE], ay[FL_CE_TILE];
+    FL_REAL is[FL_CE_TILE], hu[FL_CE_TILE], hs[FL_CE_TILE];
+    double S[FL_CE_TILE], logS[FL_CE_TILE], gap[FL_CE_TILE];
+    int64_t yv[FL_CE_TILE];
     const FL_REAL it = (FL_REAL)inv_t;
-    const int64_t rows = FL_CE_FLAT / c;
+    const double keep = 1.0 - eps, spread = eps / (double)c;
+    const FL_REAL fl = (FL_REAL)hess_floor;
     double acc = 0.0;
-    for (int64_t r0 = lo; r0 < hi; r0 += rows) {
-        int64_t r1 = r0 + rows < hi ? r0 + rows : hi, nr = r1 - r0, len = nr * c;
+    for (int64_t r0 = lo; r0 < hi; r0 += FL_CE_TILE) {
+        const int64_t nr = hi - r0 < FL_CE_TILE ? hi - r0 : FL_CE_TILE;
+        const int64_t np = (nr + FL_CE_PAD - 1) / FL_CE_PAD * FL_CE_PAD;
         const FL_REAL *z = logits + r0 * c;
-        FL_REAL *e = grad ? grad + r0 * c : ebuf;
-        for (int64_t i = 0; i < nr; i++) {
-            const FL_REAL *zi = z + i * c;
-            int64_t y = labels[r0 + i];
-            FL_REAL m = -INFINITY;
-            for (int64_t k = 0; k < c; k++) m = zi[k] > m ? zi[k] : m;
-            m *= it;
-            mx[i] = m;
-            xy[i] = y == ignore_index ? m : zi[y] * it;
-            gap[i] = eps > 0.0 ? FL_FN(row_wgap)(zi, c, it, m, cw) : 0.0;
-            for (int64_t k = 0; k < c; k++) shift[i * c + k] = m;
+        /* transpose x = z / T into the tile; padding rows read 0 */
+        for (int64_t i = 0; i < nr; i++)
+            for (int64_t k = 0; k < c; k++) xt[k * np + i] = z[i * c + k] * it;
+        for (int64_t k = 0; k < c; k++)
+            for (int64_t i = nr; i < np; i++) xt[k * np + i] = 0;
+#pragma omp simd
+        for (int64_t i = 0; i < np; i++) m[i] = -INFINITY;
+        for (int64_t k = 0; k < c; k++) {
+            const FL_REAL *xk = xt + k * np;
+#pragma omp simd
+            for (int64_t i = 0; i < np; i++) m[i] = xk[i] > m[i] ? xk[i] : m[i];
+        }
+        for (int64_t i = 0; i < np; i++) {
+            int64_t y = i < nr ? labels[r0 + i] : ignore_index;
+            yv[i] = y;
+            xy[i] = y == ignore_index ? m[i] : xt[y * np + i];
         }
 #pragma omp simd
-        for (int64_t j = 0; j < len; j++) e[j] = FL_EXP(z[j] * it - shift[j]);
-        for (int64_t i = 0; i < nr; i++) {
-            double si = 0.0;
-            for (int64_t k = 0; k < c; k++) si += (double)e[i * c + k];
-            S[i] = si;
+        for (int64_t i = 0; i < np; i++) {
+            S[i] = 0.0;
+            gap[i] = 0.0;
         }
+        for (int64_t k = 0; k < c; k++) {
+            const FL_REAL *xk = xt + k * np;
+            FL_REAL *ek = et + k * np;
+            const double wk = cw ? cw[k] : 1.0;
+            /* two loops: with the double sums in it, the exp loop would run at the doubles'
+             * vector width, for which there is no vector expf, and fall back to scalar calls */
+#pragma omp simd
+            for (int64_t i = 0; i < np; i++) ek[i] = FL_EXP(xk[i] - m[i]);
+#pragma omp simd
+            for (int64_t i = 0; i < np; i++) {
+                S[i] += (double)ek[i];
+                gap[i] += wk * ((double)m[i] - (double)xk[i]); /* >= 0: see row_wgap */
+            }
+        }
+#pragma omp simd
+        for (int64_t i = 0; i < np; i++) logS[i] = log(S[i]);
+        /* per row: the loss and the gradient's coefficients (see ce_row_end) */
         for (int64_t i = 0; i < nr; i++) {
-            int64_t y = labels[r0 + i];
-            FL_REAL *ei = grad ? e + i * c : NULL;
-            FL_REAL *restrict hi_ = hess ? hess + (r0 + i) * c : NULL;
-            FL_REAL *li = loss ? loss + r0 + i : NULL;
+            int64_t y = yv[i];
             if (y == ignore_index) {
-                FL_FN(ce_row_ignored)(ei, hi_, c, li);
+                if (loss) loss[r0 + i] = 0;
+                cp[i] = bf[i] = ay[i] = is[i] = hu[i] = hs[i] = 0;
                 continue;
             }
             double s = sw ? (double)sw[r0 + i] : 1.0;
-            /* a scalar log per row: a vectorised one would round rows differently depending on
-             * whether they fall in the loop's body or tail, i.e. on the rows around them */
-            acc += FL_FN(ce_row_end)(ei, c, y, s, cw, wsum, eps, scale, inv_t, mx[i], xy[i],
-                                     gap[i], S[i], log(S[i]), li, hi_, hess_floor);
+            double wy = cw ? cw[y] : 1.0;
+            double nll = ((double)m[i] - (double)xy[i]) + logS[i];
+            double smooth = eps > 0.0 ? wsum * logS[i] + gap[i] : 0.0;
+            double row = keep * wy * nll + spread * smooth;
+            if (loss) loss[r0 + i] = (FL_REAL)(s * row);
+            acc += s * row;
+            double a = s * wy * keep * scale * inv_t;
+            double bb = s * spread * scale * inv_t;
+            cp[i] = (FL_REAL)((a + bb * wsum) / S[i]);
+            bf[i] = (FL_REAL)bb;
+            ay[i] = (FL_REAL)a;
+            is[i] = (FL_REAL)(1.0 / S[i]);
+            hu[i] = (FL_REAL)((keep * wy + spread * wsum) * inv_t * inv_t);
+            hs[i] = (FL_REAL)(s * scale);
+        }
+        if (hess) { /* B p_k (1 - p_k) / T^2, floored, times the weight (ce_row_hess) */
+            FL_REAL *h = hess + r0 * c;
+            for (int64_t k = 0; k < c; k++) {
+                const FL_REAL *ek = et + k * np;
+                FL_REAL *hk = xt + k * np; /* the tile's logits are no longer needed */
+#pragma omp simd
+                for (int64_t i = 0; i < np; i++) {
+                    FL_REAL pk = ek[i] * is[i];
+                    FL_REAL hv = hu[i] * pk * ((FL_REAL)1 - pk);
+                    hv = hv < fl ? fl : hv; /* NaN kept */
+                    hk[i] = hs[i] * hv;
+                }
+            }
+            for (int64_t i = 0; i < nr; i++)
+                for (int64_t k = 0; k < c; k++)
+                    h[i * c + k] = yv[i] == ignore_index ? (FL_REAL)0 : xt[k * np + i];
+        }
+        if (grad) {
+            FL_REAL *g = grad + r0 * c;
+            for (int64_t k = 0; k < c; k++) {
+                FL_REAL *ek = et + k * np;
+                const FL_REAL wk = cw ? (FL_REAL)cw[k] : (FL_REAL)1;
+#pragma omp simd
+                for (int64_t i = 0; i < np; i++) {
+                    FL_REAL gv = cp[i] * ek[i] - bf[i] * wk;
+                    gv = yv[i] == k ? gv - ay[i] : gv;
+                    ek[i] = yv[i] == ignore_index ? (FL_REAL)0 : gv; /* 0, not 0 * NaN */
+                }
+            }
+            for (int64_t i = 0; i < nr; i++)
+                for (int64_t k = 0; k < c; k++) g[i * c + k] = et[k * np + i];
         }
     }
     return acc;
