@@ -77,5 +77,6 @@ void fl_partials_free(fl_partials *s);
 #define FL_ERR_NOMEM (-2)
 #define FL_ERR_TARGET (-3) /* a binary target outside the accepted set */
 #define FL_ERR_ARG (-4)    /* outputs the kernel cannot give (a Hessian of a loss without one) */
+#define FL_ERR_PRED (-5)   /* a prediction outside its domain (probabilities outside [0, 1]) */
 
 #endif

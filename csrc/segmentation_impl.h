@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) void FL_FN(dice_chunk_stats)(
             bad |= (uint64_t)lab[i] >= uc;
             l32[i] = (int32_t)lab[i];
         }
-        if (bad) *badflag = 1;
+        if (bad) *badflag |= 1;
     }
     if (from_logits) {
         /* max over classes; a NaN in the first class sticks, later ones reach p through exp */
@@ -96,11 +96,15 @@ static inline __attribute__((always_inline)) void FL_FN(dice_chunk_stats)(
         FL_REAL *restrict pk = pbuf + k * pstride;
         const int32_t k32 = (int32_t)k;
         double si = 0.0, sp = 0.0, stt = 0.0;
+        /* probabilities as given must lie in [0, 1]: checked on the values this pass reads
+         * anyway (NaN passes, as the NaN policy wants) */
+        int pbad = 0;
         if (has_target) {
-#pragma omp simd reduction(+ : si, sp, stt)
+#pragma omp simd reduction(+ : si, sp, stt) reduction(| : pbad)
             for (int64_t i = 0; i < len; i++) {
                 FL_REAL p = from_logits ? pk[i] * rs[i] : xk[i];
                 if (from_logits) pk[i] = p;
+                else pbad |= (p < 0) | (p > 1);
                 si += (double)(p * tk[i]);
                 sp += (double)p;
                 stt += (double)tk[i];
@@ -108,10 +112,11 @@ static inline __attribute__((always_inline)) void FL_FN(dice_chunk_stats)(
         } else {
             /* T is a count: exact in 32-bit lanes (a chunk has < 2^31 positions) */
             int32_t cnt = 0;
-#pragma omp simd reduction(+ : si, sp, cnt)
+#pragma omp simd reduction(+ : si, sp, cnt) reduction(| : pbad)
             for (int64_t i = 0; i < len; i++) {
                 FL_REAL p = from_logits ? pk[i] * rs[i] : xk[i];
                 if (from_logits) pk[i] = p;
+                else pbad |= (p < 0) | (p > 1);
                 int32_t hit = l32[i] == k32;
                 si += hit ? (double)p : 0.0;
                 sp += (double)p;
@@ -119,6 +124,7 @@ static inline __attribute__((always_inline)) void FL_FN(dice_chunk_stats)(
             }
             stt = (double)cnt;
         }
+        if (pbad) *badflag |= 2;
         st[k * 3 + 0] = si;
         st[k * 3 + 1] = sp;
         st[k * 3 + 2] = stt;
@@ -265,7 +271,8 @@ static void FL_FN(dice_grad_unit)(const FL_FN(dice_job) *j, int64_t o, int64_t c
  * OUT  grad            gradient of the reduced value w.r.t. pred, or NULL; on FL_ERR_LABEL its
  *                      contents are unspecified (the labels are checked while they are read)
  * OUT  value           reduced value
- * OUT  bad             index of the first label outside [0, c), on FL_ERR_LABEL */
+ * OUT  bad             index of the first label outside [0, c), on FL_ERR_LABEL; of the first
+ *                      probability outside [0, 1] (without from_logits), on FL_ERR_PRED */
 FL_TARGET_CLONES
 int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restrict pred,
                    const FL_REAL *restrict target, const int64_t *restrict labels,
@@ -349,8 +356,8 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
             }
         }
         if (my_bad) {
-#pragma omp atomic write
-            badflag = 1;
+#pragma omp atomic update
+            badflag |= my_bad;
         }
         free(mem);
     }
@@ -358,7 +365,7 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
         free(j.stats);
         return FL_ERR_NOMEM;
     }
-    if (badflag) {
+    if (badflag & 1) {
         free(j.stats);
         for (int64_t q = 0; q < o_n * inner; q++) {
             if (labels[q] < 0 || labels[q] >= c) {
@@ -367,6 +374,16 @@ int FL_FN(fl_dice)(int64_t o_n, int64_t c, int64_t inner, const FL_REAL *restric
             }
         }
         return FL_ERR_LABEL;
+    }
+    if (badflag & 2) { /* the first probability outside [0, 1], found only on this path */
+        free(j.stats);
+        for (int64_t q = 0; q < o_n * c * inner; q++) {
+            if (pred[q] < 0 || pred[q] > 1) {
+                *bad = q;
+                break;
+            }
+        }
+        return FL_ERR_PRED;
     }
 
     double total = 0.0;

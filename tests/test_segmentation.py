@@ -131,11 +131,13 @@ def test_dice_threads_bit_identical(n, dtype, rng, threads):
     threads (n = 1, 3 with 2 threads) give the bits of the serial run; 300x300 positions are
     enough work for threads to start."""
     x, t = _dice_inputs(rng, (n, 3, 300, 300), "labels", dtype)
+    probs = fl.softmax(x, axis=1)  # from_logits=False needs probabilities
     out = []
     for nt in (1, 2, 3):
         threads(nt)
-        out.append([fl.dice.value_and_grad(x, t, from_logits=fl_, reduction="none")
-                    for fl_ in (True, False)] + [fl.dice(x, t, from_logits=True)])
+        out.append([fl.dice.value_and_grad(x, t, from_logits=True, reduction="none"),
+                    fl.dice.value_and_grad(probs, t, from_logits=False, reduction="none"),
+                    fl.dice(x, t, from_logits=True)])
     for other in out[1:]:
         for a, b in zip(other[:2], out[0][:2]):
             assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
@@ -168,3 +170,27 @@ def test_dice_logits_nan_and_extremes_per_position(rng):
     rv, rg = reference.dice(x[[0, 2]], labels[[0, 2]], from_logits=True, reduction="none")
     np.testing.assert_allclose(v[[0, 2]], rv, rtol=1e-12)
     np.testing.assert_allclose(g[[0, 2]], rg, rtol=1e-10, atol=1e-16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("labels", [False, True], ids=["soft", "labels"])
+def test_dice_probabilities_outside_0_1_are_refused(dtype, labels):
+    """dice on "probabilities" of 3.0 used to return -0.47: the values are checked in the
+    kernel's first pass, with a hint at from_logits; NaN still passes through."""
+    p = np.full((2, 3, 4, 5), 0.25, dtype=dtype)
+    p[1, 2, 3, 1] = 3.0
+    t = (np.random.default_rng(0).integers(0, 3, (2, 4, 5)) if labels
+         else np.full(p.shape, 1 / 3, dtype=dtype))
+    flat = np.ravel_multi_index((1, 2, 3, 1), p.shape)
+    with pytest.raises(ValueError, match=rf"^dice\(\): pred must hold probabilities in \[0, 1\] "
+                                         rf"\(from_logits=False\); found 3.0 at flat index "
+                                         rf"{flat}\. Pass from_logits=True"):
+        fl.dice.value_and_grad(p, t)
+    p[1, 2, 3, 1] = -1e-6
+    with pytest.raises(ValueError, match="pred must hold probabilities"):
+        fl.dice(p, t)
+    p[1, 2, 3, 1] = np.nan
+    v = fl.dice(p, t, reduction="none")
+    assert np.isnan(v[1, 2]) and np.isfinite(np.delete(v.ravel(), 1 * 3 + 2)).all()
+    p[1, 2, 3, 1] = 40.0
+    assert np.isfinite(fl.dice(p * 12.0, t, from_logits=True))  # logits: any value

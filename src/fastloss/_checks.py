@@ -20,7 +20,7 @@ ALL_REDUCTIONS = ("none", "sum", "mean")
 FL_NONE, FL_SUM, FL_MEAN = 0, 1, 2
 
 # Kernel status codes (csrc/parallel.h)
-ERR_LABEL, ERR_NOMEM, ERR_TARGET = -1, -2, -3
+ERR_LABEL, ERR_NOMEM, ERR_TARGET, ERR_ARG, ERR_PRED = -1, -2, -3, -4, -5
 
 C_INT_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

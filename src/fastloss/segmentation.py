@@ -79,8 +79,9 @@ def dice(call: Call, pred: ArrayLike, target: ArrayLike, *, axis: int = 1, smoot
         nor float; ``smooth`` is not a real number; ``from_logits`` is not a boolean.
     ValueError
         ``pred`` is 0-d or has no class; ``axis`` out of range; ``smooth < 0``; ``target`` of the
-        wrong shape; a label outside ``[0, C)``; an unknown ``reduction``; ``sample_weight`` does
-        not broadcast.
+        wrong shape; a label outside ``[0, C)``; with ``from_logits=False`` a probability outside
+        ``[0, 1]`` (checked in the kernel's first pass; NaN passes through); an unknown
+        ``reduction``; ``sample_weight`` does not broadcast.
 
     See Also
     --------
@@ -97,7 +98,9 @@ def dice(call: Call, pred: ArrayLike, target: ArrayLike, *, axis: int = 1, smoot
     The per-(sample, class) sums are needed before any gradient entry, so the kernel reads the
     input twice. With ``smooth=0`` an empty prediction and target give 0/0 = NaN. NaN in a
     prediction makes its (sample, class) pair NaN (with ``from_logits``: every class of the
-    sample); infinite probabilities give NaN.
+    sample). Without ``from_logits``, probabilities outside ``[0, 1]`` are a ``ValueError``
+    (PyTorch-style composite code would return a number - e.g. -0.47 for "probabilities" of 3 -
+    which usually means logits were passed without ``from_logits=True``).
 
     Examples
     --------
@@ -151,6 +154,12 @@ def dice(call: Call, pred: ArrayLike, target: ArrayLike, *, axis: int = 1, smoot
         raise ValueError(
             f"target has class index {labels[bad]} at flat position {bad}; expected values in "
             f"[0, {c})"
+        )
+    if rc == _checks.ERR_PRED:
+        raise ValueError(
+            f"pred must hold probabilities in [0, 1] (from_logits=False); found "
+            f"{pc[bad].item()!r} at flat index {bad}. Pass from_logits=True if pred holds "
+            "logits (the softmax over the class axis is then applied inside the kernel)"
         )
     _checks.check_status(rc, bad)
     return (finish_value(value, loss_, code, out_shape, result) if call.value else None,
