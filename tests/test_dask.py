@@ -527,6 +527,7 @@ def test_bit_identical_across_schedulers_threads_and_runs(threads):
         _same_bits(base, dask.compute(*graphs))
 
 
+@pytest.mark.slow  # a LocalCluster of processes: run by `pytest -m slow` (and CI)
 def test_bit_identical_on_the_cluster(cluster):
     rng = np.random.default_rng(5)
     graphs = _determinism_graphs(rng, (170, 12))
@@ -535,6 +536,7 @@ def test_bit_identical_on_the_cluster(cluster):
     _same_bits(base, cluster.compute(list(graphs), sync=True))
 
 
+@pytest.mark.slow  # a LocalCluster of processes: run by `pytest -m slow` (and CI)
 def test_every_family_on_the_cluster(cluster):
     """Every case of the table (all losses, their options) evaluated on the two-process cluster
     in one compute: the same values as in memory, and the same bits as the synchronous
@@ -637,6 +639,7 @@ def _ce_block_sum(z, y):
     return np.array([fl.cross_entropy(z, y[:, 0], label_smoothing=0.1, reduction="sum")])
 
 
+@pytest.mark.slow  # a LocalCluster of processes: run by `pytest -m slow` (and CI)
 def test_bigger_than_worker_memory(cluster):
     """Loss and gradient over lazily generated logits of 1.02 GB float32, 3.4 times one
     worker's 300 MiB limit: cross_entropy with ignored labels (its denominator graph reads a
@@ -850,6 +853,7 @@ def test_grad_hess_is_mapped_when_the_loss_has_one():
 # the gallery example
 
 
+@pytest.mark.slow  # a LocalCluster of processes: run by `pytest -m slow` (and CI)
 def test_logistic_regression_example_learns_and_agrees(tmp_path):
     """examples/dask_logistic_regression.py at a tiny size on a one-worker cluster: the loss
     falls, the held-out accuracy is far above chance, and with the in-memory model trained on
