@@ -27,7 +27,7 @@ names = [n.rstrip("/") for n in open(sys.argv[1]).read().split()]
 root = names[0].split("/")[0]
 rel = sorted({n[len(root) + 1:] for n in names if n.startswith(root + "/")})
 need = ["pyproject.toml", "CMakeLists.txt", "README.md", "LICENSE", "CHANGELOG.md", "PKG-INFO",
-        "csrc/fastloss.h", "src/fastloss/__init__.py", "src/fastloss/_kernels.pyx",
+        "csrc/fastloss.h", "csrc/CMakeLists.txt", "src/fastloss/__init__.py", "src/fastloss/_kernels.pyx",
         "src/fastloss/py.typed", "src/fastloss/__init__.pyi", "src/fastloss/_kernels.pyi",
         "src/fastloss/_kernels.pxd", "src/fastloss/regression.pyi",
         "tests/conftest.py", "tests/test_losses.py", "tests/typing_example.py"]
@@ -36,7 +36,7 @@ assert not missing, f"missing from the sdist: {missing}"
 assert any(n.startswith("csrc/") and n.endswith(".c") for n in rel), "no C sources"
 # Anything outside this allow-list is junk: build outputs, caches, CI and worktree files.
 allowed = re.compile(r"^(pyproject\.toml|CMakeLists\.txt|README\.md|LICENSE|CHANGELOG\.md|PKG-INFO"
-                     r"|csrc(/[^/]+\.(c|h))?|src|src/fastloss(/examples)?(/[^/]+\.(py|pyi|pyx|pxd|typed))?"
+                     r"|csrc(/([^/]+\.(c|h)|CMakeLists\.txt))?|src|src/fastloss(/examples)?(/[^/]+\.(py|pyi|pyx|pxd|typed))?"
                      r"|tests(/[^/]+\.py)?|benchmarks(/.*\.(py|md))?|examples(/.*\.(py|md))?|docs(/.*)?)$")
 junk = [n for n in rel if n and not allowed.match(n)]
 assert not junk, f"unexpected files in the sdist: {junk}"
