@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 
 from . import _checks, _config, _kernels
 from ._elementwise import Inputs, run
-from ._loss import Call, finish_grad, finish_value, loss, loss_buffer
+from ._loss import Call, finish_grad, finish_value, loss, loss_buffer, name_error
 
 __all__ = ["cross_entropy", "distillation", "kl_div", "log_softmax", "logsumexp",
            "multi_margin", "softmax"]
@@ -705,8 +705,7 @@ class RowFunction:
         try:
             return fn(*args, **kwargs)
         except (TypeError, ValueError) as e:
-            if not str(e).startswith(self.__name__):
-                e.args = (f"{self.__name__}(): {e}",) + tuple(e.args[1:])
+            name_error(e, self.__name__)
             raise
 
 
