@@ -46,18 +46,22 @@ class Call:
         self.hessian_floor = hessian_floor
 
     def grad_buffer(self, k: int, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
-                    direct: bool = True):
+                    direct: bool = True, inplace: np.ndarray | None = None):
         """A flat buffer for gradient ``k`` (of ``shape``, computed in ``dtype``, returned in
         ``result``), or None when the gradient is not wanted.
 
         With ``out=`` the caller's array is checked here, before any kernel runs, and used
         directly when the kernel can write into it: ``direct`` (the kernel's layout is the
         gradient's layout), C-contiguous, aligned, the compute dtype, and sharing no memory with
-        any of the kernel's ``inputs``. Otherwise a fresh array is returned and :class:`Loss`
-        copies it into ``out`` at the end."""
+        any of the kernel's ``inputs`` - except ``inplace``, one of them that a kernel may
+        overwrite element by element, which ``out`` may be exactly (the same buffer, not a
+        partial overlap). Otherwise a fresh array is returned and :class:`Loss` copies it into
+        ``out`` at the end."""
         if not self.grad:
             return None
         o = self.out[k] if self.out is not None else None
+        if o is not None and inplace is not None and _kernels.same_buffer(o, inplace):
+            inputs = tuple(i for i in inputs if i is not inplace)
         return _buffer(o, "gradient", shape, dtype, result, inputs, direct)
 
     def hess_buffer(self, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
