@@ -312,12 +312,120 @@
  * torch's elementwise `weight` (any operand whose varying axes form one run of the prediction's
  * axes: (C,), (N, 1), (1, C, 1, 1), ...) and `pos_weight` along the last axis without
  * materialising the broadcast. The Python layer materialises only patterns that are not one run.
- * The pattern indices advance with counters, not a division per element. Blocks, checks, the
- * threads and the ordered block sum are those of FL_ELEMENTWISE_KERNEL, so the bits do not
- * depend on the thread count.
  *
- * POINT(x, y, a_i, b_i, prm, &l, &g): a NULL factor array reads 1. The mean divides by the sum
- * of sw (or n); a and b never enter the denominator (torch's convention for `weight`). */
+ * The factors reach the vectorised loop through two small buffers: each block is cut into
+ * chunks of FL_EW_CHUNK elements, the factor values of a chunk are copied into the buffers
+ * (runs of consecutive values or of one repeated value: memcpy or a fill, no division per
+ * element), and the block loop reads them like any other input. A missing factor is a buffer
+ * of ones, filled once: 1 * v is exact, so that case gives the bits a factor-free point
+ * would. So a weighted call runs the same vector loop as an unweighted one, and the kernel has
+ * one loop per flag combination, as FL_ELEMENTWISE_KERNEL. A block's loss sum is the sum of
+ * its chunks' sums in chunk order; blocks, checks, threads and the ordered block sum are those
+ * of FL_ELEMENTWISE_KERNEL, so the bits do not depend on the thread count.
+ *
+ * POINT(x, y, a_i, b_i, prm, &l, &g). The mean divides by the sum of sw (or n); a and b never
+ * enter the denominator (torch's convention for `weight`). */
+#define FL_EW_CHUNK 1024
+
+/* FILL: the next m values of a factor pattern into buf, from position (j, r): value a[j], of
+ * which r repeats are used; updates (j, r). */
+#define FL_EW_FILL_FN(FILL)                                                                     \
+    static inline void FILL(FL_REAL *restrict buf, int64_t m, const FL_REAL *restrict a,         \
+                            int64_t len, int64_t inner, int64_t *jp, int64_t *rp) {             \
+        int64_t j = *jp, r = *rp, k = 0;                                                        \
+        while (k < m) {                                                                         \
+            if (inner == 1) { /* consecutive values, up to the end of a */                      \
+                int64_t run = len - j < m - k ? len - j : m - k;                                \
+                memcpy(buf + k, a + j, (size_t)run * sizeof(FL_REAL));                          \
+                k += run;                                                                       \
+                j += run;                                                                       \
+                if (j == len) j = 0;                                                            \
+            } else { /* a[j] repeated up to inner times */                                      \
+                int64_t run = inner - r < m - k ? inner - r : m - k;                            \
+                const FL_REAL v = a[j];                                                         \
+                for (int64_t q = 0; q < run; q++) buf[k + q] = v;                               \
+                k += run;                                                                       \
+                r += run;                                                                       \
+                if (r == inner) {                                                               \
+                    r = 0;                                                                      \
+                    if (++j == len) j = 0;                                                      \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        *jp = j;                                                                                \
+        *rp = r;                                                                                \
+    }
+
+/* The AB forms of FL_EW_BLOCK_FN / FL_EW_HESS_BLOCK_FN: element i's factors are fa[i - lo] and
+ * fb[i - lo]. */
+#define FL_EW_AB_BLOCK_FN(BLOCK, POINT, CHECK)                                                  \
+    static inline __attribute__((always_inline)) double BLOCK(                                  \
+        int64_t lo, int64_t hi, const FL_REAL *x, const FL_REAL *y,                             \
+        const FL_REAL *restrict sw, const FL_REAL *restrict fa, const FL_REAL *restrict fb,     \
+        const fl_params *prm, FL_REAL gs, FL_REAL *restrict loss, FL_REAL *grad, int *bits,     \
+        int has_sw, int want_loss, int want_grad) {                                             \
+        double acc = 0.0;                                                                       \
+        int f = 0;                                                                              \
+        _Pragma("omp simd reduction(+ : acc) reduction(| : f)")                                 \
+        for (int64_t i = lo; i < hi; i++) {                                                     \
+            FL_REAL xi = x[i], yi = y[i], l, g;                                                 \
+            f |= CHECK(xi, yi, prm);                                                            \
+            POINT(xi, yi, fa[i - lo], fb[i - lo], prm, &l, &g);                                 \
+            if (has_sw) {                                                                       \
+                l *= sw[i];                                                                     \
+                g *= sw[i];                                                                     \
+            }                                                                                   \
+            acc += (double)l;                                                                   \
+            if (want_loss) loss[i] = l;                                                         \
+            if (want_grad) grad[i] = gs * g;                                                    \
+        }                                                                                       \
+        *bits = f;                                                                              \
+        return acc;                                                                             \
+    }
+#define FL_EW_AB_HESS_BLOCK_FN(HBLOCK, POINT3, CHECK)                                           \
+    static inline __attribute__((always_inline)) void HBLOCK(                                   \
+        int64_t lo, int64_t hi, const FL_REAL *x, const FL_REAL *y,                             \
+        const FL_REAL *restrict sw, const FL_REAL *restrict fa, const FL_REAL *restrict fb,     \
+        const fl_params *prm, FL_REAL gs, FL_REAL *grad, FL_REAL *restrict hess, int *bits,     \
+        int has_sw) {                                                                           \
+        const FL_REAL floor_ = (FL_REAL)prm->hessian_floor;                                     \
+        int f = 0;                                                                              \
+        _Pragma("omp simd reduction(| : f)")                                                    \
+        for (int64_t i = lo; i < hi; i++) {                                                     \
+            FL_REAL xi = x[i], yi = y[i], l, g, h;                                              \
+            f |= CHECK(xi, yi, prm);                                                            \
+            POINT3(xi, yi, fa[i - lo], fb[i - lo], prm, &l, &g, &h);                            \
+            h = h < floor_ ? floor_ : h;                                                        \
+            if (has_sw) {                                                                       \
+                g *= sw[i];                                                                     \
+                h *= sw[i];                                                                     \
+            }                                                                                   \
+            grad[i] = gs * g;                                                                   \
+            hess[i] = gs * h;                                                                   \
+        }                                                                                       \
+        *bits = f;                                                                              \
+    }
+
+#define FL_EW_AB_CASE(K, BLOCK)                                                                 \
+    case K:                                                                                     \
+        acc += BLOCK(c, ce, x, y, sw, fa, fb, prm, gs, loss, grad, &fc, (K)&FL_EW_HAS_SW,        \
+                     (K)&FL_EW_WANT_LOSS, (K)&FL_EW_WANT_GRAD);                                 \
+        break;
+#define FL_EW_AB_SWITCH(flags, BLOCK, HESS_CASES)                                               \
+    switch (flags) {                                                                            \
+        FL_EW_AB_CASE(0, BLOCK) FL_EW_AB_CASE(1, BLOCK) FL_EW_AB_CASE(2, BLOCK)                 \
+        FL_EW_AB_CASE(3, BLOCK) FL_EW_AB_CASE(4, BLOCK) FL_EW_AB_CASE(5, BLOCK)                 \
+        FL_EW_AB_CASE(6, BLOCK) FL_EW_AB_CASE(7, BLOCK)                                         \
+        HESS_CASES                                                                              \
+    }
+#define FL_EW_AB_HESS_CASES(HBLOCK)                                                             \
+    case FL_EW_WANT_HESS | FL_EW_WANT_GRAD:                                                     \
+        HBLOCK(c, ce, x, y, sw, fa, fb, prm, gs, grad, hess, &fc, 0);                           \
+        break;                                                                                  \
+    case FL_EW_WANT_HESS | FL_EW_HAS_SW | FL_EW_WANT_GRAD:                                      \
+        HBLOCK(c, ce, x, y, sw, fa, fb, prm, gs, grad, hess, &fc, 1);                           \
+        break;
+
 /* IN   n                       elements
  * IN   x, y                    prediction and target, n each
  * IN   sw                      n sample weights or NULL
@@ -332,56 +440,31 @@
  * OUT  value                   reduced value (FL_NONE: the sum)
  * OUT  bad                     the first element outside the domain (as FL_ELEMENTWISE_KERNEL's)
  * y is required: FL_ERR_ARG without it. */
-#define FL_EW_AB_RANGE_FN(RANGE, PLAIN, HESS_CASES, HAS_HESS, POINT3, CHECK, PRECHECK)          \
+#define FL_EW_AB_RANGE_FN(RANGE, BLOCK, HESS_CASES, FILL, PRECHECK)                             \
     FL_TARGET_CLONES static int RANGE(                                                          \
         int64_t b0, int64_t b1, int64_t n, const FL_REAL *x, const FL_REAL *y,                  \
         const FL_REAL *restrict sw, const FL_REAL *restrict a, int64_t a_len, int64_t a_inner,  \
         const FL_REAL *restrict b, int64_t b_len, int64_t b_inner, const fl_params *prm,        \
         FL_REAL gs, FL_REAL *restrict loss, FL_REAL *grad, FL_REAL *restrict hess,              \
         double *part, int *bits, int flags) {                                                   \
-        const FL_REAL floor_ = (FL_REAL)prm->hessian_floor;                                     \
+        FL_REAL fa[FL_EW_CHUNK], fb[FL_EW_CHUNK];                                               \
+        for (int k = 0; k < FL_EW_CHUNK; k++) fa[k] = fb[k] = (FL_REAL)1;                       \
         const int inplace = grad == x;                                                          \
         int seen = 0;                                                                           \
         for (int64_t blk = b0; blk < b1; blk++) {                                               \
             int64_t lo = blk * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;            \
             double acc = 0.0;                                                                   \
             int f = inplace ? PRECHECK(lo, hi, x, y, prm) : 0;                                  \
-            if (FL_EW_FAILED(f)) {                                                              \
-            } else if (!a && !b) { /* no broadcast factors: the vectorised blocks */            \
-                FL_EW_SWITCH(flags, PLAIN, HESS_CASES)                                          \
-            } else {                                                                            \
+            if (!FL_EW_FAILED(f)) {                                                             \
                 int64_t ja = a ? (lo / a_inner) % a_len : 0, ra = a ? lo % a_inner : 0;         \
                 int64_t jb = b ? (lo / b_inner) % b_len : 0, rb = b ? lo % b_inner : 0;         \
-                for (int64_t i = lo; i < hi; i++) {                                             \
-                    FL_REAL xi = x[i], yi = y[i], l, g, h;                                      \
-                    FL_REAL av = a ? a[ja] : (FL_REAL)1, bv = b ? b[jb] : (FL_REAL)1;           \
-                    f |= CHECK(xi, yi, prm);                                                    \
-                    POINT3(xi, yi, av, bv, prm, &l, &g, &h);                                    \
-                    if (HAS_HESS && hess) {                                                     \
-                        h = h < floor_ ? floor_ : h;                                            \
-                        if (sw) {                                                               \
-                            g *= sw[i];                                                         \
-                            h *= sw[i];                                                         \
-                        }                                                                       \
-                        grad[i] = gs * g;                                                       \
-                        hess[i] = gs * h;                                                       \
-                    } else {                                                                    \
-                        if (sw) {                                                               \
-                            l *= sw[i];                                                         \
-                            g *= sw[i];                                                         \
-                        }                                                                       \
-                        acc += (double)l;                                                       \
-                        if (loss) loss[i] = l;                                                  \
-                        if (grad) grad[i] = gs * g;                                             \
-                    }                                                                           \
-                    if (a && ++ra == a_inner) {                                                 \
-                        ra = 0;                                                                 \
-                        if (++ja == a_len) ja = 0;                                              \
-                    }                                                                           \
-                    if (b && ++rb == b_inner) {                                                 \
-                        rb = 0;                                                                 \
-                        if (++jb == b_len) jb = 0;                                              \
-                    }                                                                           \
+                for (int64_t c = lo; c < hi; c += FL_EW_CHUNK) {                                \
+                    int64_t ce = c + FL_EW_CHUNK < hi ? c + FL_EW_CHUNK : hi;                   \
+                    if (a) FILL(fa, ce - c, a, a_len, a_inner, &ja, &ra);                       \
+                    if (b) FILL(fb, ce - c, b, b_len, b_inner, &jb, &rb);                       \
+                    int fc = 0;                                                                 \
+                    FL_EW_AB_SWITCH(flags, BLOCK, HESS_CASES)                                   \
+                    f |= fc;                                                                    \
                 }                                                                               \
             }                                                                                   \
             part[blk] = acc;                                                                    \
@@ -427,39 +510,30 @@
         fl_partials_free(&ps);                                                                  \
         return rc;                                                                              \
     }
-#define FL_EW_AB_PARTS(NAME, HESS_CASES, HAS_HESS, POINT3, CHECK)                               \
+
+#define FL_EW_AB_PARTS(NAME, HESS_CASES, HAS_HESS, CHECK)                                       \
+    FL_EW_FILL_FN(FL_FN(NAME##_fill))                                                           \
     FL_EW_PRECHECK_FN(FL_FN(NAME##_precheck), CHECK)                                            \
-    FL_EW_AB_RANGE_FN(FL_FN(NAME##_range), FL_FN(NAME##_plain), HESS_CASES, HAS_HESS, POINT3,   \
-                      CHECK, FL_FN(NAME##_precheck))                                            \
+    FL_EW_AB_RANGE_FN(FL_FN(NAME##_range), FL_FN(NAME##_block), HESS_CASES, FL_FN(NAME##_fill), \
+                      FL_FN(NAME##_precheck))                                                   \
     FL_EW_LOCATE_FN(FL_FN(NAME##_locate), CHECK)                                                \
     FL_EW_AB_DRIVER(NAME, FL_FN(NAME##_range), FL_FN(NAME##_locate), HAS_HESS)
 
-/* POINT(x, y, a_i, b_i, prm, &l, &g): without factor arrays the point reads a = b = 1 and the
- * generic vectorised block serves. CHECK as for FL_ELEMENTWISE_CHECKED_KERNEL
+/* POINT(x, y, a_i, b_i, prm, &l, &g); CHECK as for FL_ELEMENTWISE_CHECKED_KERNEL
  * (fl_ew_no_check: none). */
 #define FL_ELEMENTWISE_AB_KERNEL(NAME, POINT, CHECK)                                            \
-    FL_POINT_FN void FL_FN(NAME##_unit)(FL_REAL x, FL_REAL y, const fl_params *prm, FL_REAL *l,    \
-                                        FL_REAL *g) {                                           \
-        POINT(x, y, (FL_REAL)1, (FL_REAL)1, prm, l, g);                                         \
-    }                                                                                           \
-    FL_POINT_FN void FL_FN(NAME##_ab3)(FL_REAL x, FL_REAL y, FL_REAL av, FL_REAL bv,             \
-                                       const fl_params *prm, FL_REAL *l, FL_REAL *g,            \
-                                       FL_REAL *h) {                                            \
-        POINT(x, y, av, bv, prm, l, g);                                                         \
-        *h = 0; /* never read: the kernel refuses a Hessian (HAS_HESS 0) */                     \
-    }                                                                                           \
-    FL_EW_BLOCK_FN(FL_FN(NAME##_plain), FL_FN(NAME##_unit), CHECK)                              \
-    FL_EW_AB_PARTS(NAME, , 0, FL_FN(NAME##_ab3), CHECK)
+    FL_EW_AB_BLOCK_FN(FL_FN(NAME##_block), POINT, CHECK)                                        \
+    FL_EW_AB_PARTS(NAME, , 0, CHECK)
 
 /* POINT3(x, y, a_i, b_i, prm, &l, &g, &h): the same with a second derivative. */
 #define FL_ELEMENTWISE_AB_HESS_KERNEL(NAME, POINT3, CHECK)                                      \
-    FL_POINT_FN void FL_FN(NAME##_unit3)(FL_REAL x, FL_REAL y, const fl_params *prm, FL_REAL *l,   \
-                                         FL_REAL *g, FL_REAL *h) {                              \
-        POINT3(x, y, (FL_REAL)1, (FL_REAL)1, prm, l, g, h);                                     \
+    FL_POINT_FN void FL_FN(NAME##_point2)(FL_REAL x, FL_REAL y, FL_REAL av, FL_REAL bv,          \
+                                          const fl_params *prm, FL_REAL *l, FL_REAL *g) {       \
+        FL_REAL h;                                                                              \
+        POINT3(x, y, av, bv, prm, l, g, &h);                                                    \
     }                                                                                           \
-    FL_EW_POINT2_FN(FL_FN(NAME##_unit), FL_FN(NAME##_unit3))                                    \
-    FL_EW_BLOCK_FN(FL_FN(NAME##_plain), FL_FN(NAME##_unit), CHECK)                              \
-    FL_EW_HESS_BLOCK_FN(FL_FN(NAME##_hblock), FL_FN(NAME##_unit3), CHECK)                       \
-    FL_EW_AB_PARTS(NAME, FL_EW_HESS_CASES(FL_FN(NAME##_hblock)), 1, POINT3, CHECK)
+    FL_EW_AB_BLOCK_FN(FL_FN(NAME##_block), FL_FN(NAME##_point2), CHECK)                         \
+    FL_EW_AB_HESS_BLOCK_FN(FL_FN(NAME##_hblock), POINT3, CHECK)                                 \
+    FL_EW_AB_PARTS(NAME, FL_EW_AB_HESS_CASES(FL_FN(NAME##_hblock)), 1, CHECK)
 
 #endif
