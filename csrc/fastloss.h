@@ -33,11 +33,12 @@ typedef struct {
  * and optional sample weights sw, writing the per-element losses and/or the gradient of the
  * reduced value, or the gradient and its derivative (hess: the second derivatives, for the
  * losses that have them; FL_ERR_ARG from the others). 'mean' divides by (sum of sw, or n) *
- * denom_scale. */
+ * denom_scale. grad may be x itself (an in-place gradient). An element outside the loss's
+ * domain gives FL_ERR_PRED (in x) or FL_ERR_TARGET (in y) with its flat index in *bad. */
 #define FL_DECLARE_ELEMENTWISE(NAME, T, SUF)                                                    \
     int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const fl_params *prm,      \
                      int reduction, double denom_scale, T *loss, T *grad, T *hess,              \
-                     double *value, int n_threads);
+                     double *value, int64_t *bad, int n_threads);
 
 /* Elementwise kernels with two per-element factors read by a broadcast pattern
  * (elementwise.h): element i reads a[(i / a_inner) % a_len], likewise b; NULL reads 1. */
@@ -45,7 +46,7 @@ typedef struct {
     int NAME##_##SUF(int64_t n, const T *x, const T *y, const T *sw, const T *a, int64_t a_len, \
                      int64_t a_inner, const T *b, int64_t b_len, int64_t b_inner,               \
                      const fl_params *prm, int reduction, T *loss, T *grad, T *hess,            \
-                     double *value, int n_threads);
+                     double *value, int64_t *bad, int n_threads);
 
 /* regression.c */
 #define FL_DECLARE_REGRESSION(T, SUF)                                                           \
@@ -63,10 +64,10 @@ typedef struct {
 
 /* binary.c */
 #define FL_DECLARE_BINARY(T, SUF)                                                               \
-    int fl_check_binary_targets_##SUF(int64_t n, const T *y, int64_t *bad);                     \
     FL_DECLARE_ELEMENTWISE(fl_hinge, T, SUF)                                                    \
     FL_DECLARE_ELEMENTWISE(fl_squared_hinge, T, SUF)                                            \
     FL_DECLARE_ELEMENTWISE(fl_focal, T, SUF)                                                    \
+    FL_DECLARE_ELEMENTWISE(fl_focal_g2, T, SUF)                                                 \
     FL_DECLARE_ELEMENTWISE(fl_focal_probs, T, SUF)                                              \
     FL_DECLARE_ELEMENTWISE(fl_softplus_neg, T, SUF)                                             \
     FL_DECLARE_ELEMENTWISE(fl_softplus_pos, T, SUF)                                             \

@@ -973,13 +973,25 @@ int FL_FN(fl_distill)(int64_t n, int64_t c, const FL_REAL *zs,
 /* ------------------------------------------------------------------------------ KL divergence */
 
 /* KL divergence, torch.nn.functional.kl_div's pointwise term, target t (or log t) against the
- * prediction q (or log q). xlogy gives 0 log 0 = 0; the gradient is w.r.t. x as given. */
+ * prediction q (or log q). xlogy gives 0 log 0 = 0; the gradient is w.r.t. x as given.
+ * Probabilities (q without log_pred, t without log_target) must be >= 0 (kl_check; NaN passes):
+ * a negative one would give NaN, and is most often a log-probability passed without the flag. */
+static inline int FL_FN(kl_check_q)(FL_REAL x, FL_REAL y, const fl_params *p) {
+    return x < 0 ? FL_EW_BAD_X : 0;
+}
+static inline int FL_FN(kl_check_t)(FL_REAL x, FL_REAL y, const fl_params *p) {
+    return y < 0 ? FL_EW_BAD_Y : 0;
+}
+static inline int FL_FN(kl_check_qt)(FL_REAL x, FL_REAL y, const fl_params *p) {
+    return FL_FN(kl_check_q)(x, y, p) | FL_FN(kl_check_t)(x, y, p);
+}
+
 FL_POINT_FN void FL_FN(kl_logq_t_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                           FL_REAL *g) {
     *l = FL_XLOGY(y, y) - y * x;
     *g = -y;
 }
-FL_ELEMENTWISE_KERNEL(fl_kl_logq_t, FL_FN(kl_logq_t_point))
+FL_ELEMENTWISE_CHECKED_KERNEL(fl_kl_logq_t, FL_FN(kl_logq_t_point), FL_FN(kl_check_t))
 
 FL_POINT_FN void FL_FN(kl_logq_logt_point)(FL_REAL x, FL_REAL y, const fl_params *p,
                                              FL_REAL *l, FL_REAL *g) {
@@ -995,7 +1007,7 @@ FL_POINT_FN void FL_FN(kl_q_t_point)(FL_REAL x, FL_REAL y, const fl_params *p, F
     *l = FL_XLOGY(y, y) - FL_XLOGY(y, x);
     *g = y == 0 ? (FL_REAL)0 : -y / x;
 }
-FL_ELEMENTWISE_KERNEL(fl_kl_q_t, FL_FN(kl_q_t_point))
+FL_ELEMENTWISE_CHECKED_KERNEL(fl_kl_q_t, FL_FN(kl_q_t_point), FL_FN(kl_check_qt))
 
 FL_POINT_FN void FL_FN(kl_q_logt_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                           FL_REAL *g) {
@@ -1003,5 +1015,4 @@ FL_POINT_FN void FL_FN(kl_q_logt_point)(FL_REAL x, FL_REAL y, const fl_params *p
     *l = t == 0 ? (FL_REAL)0 : t * (y - FL_LOG(x));
     *g = t == 0 ? (FL_REAL)0 : -t / x;
 }
-FL_ELEMENTWISE_KERNEL(fl_kl_q_logt, FL_FN(kl_q_logt_point))
-
+FL_ELEMENTWISE_CHECKED_KERNEL(fl_kl_q_logt, FL_FN(kl_q_logt_point), FL_FN(kl_check_q))

@@ -75,8 +75,8 @@ void fl_partials_free(fl_partials *s);
 #define FL_OK 0
 #define FL_ERR_LABEL (-1)  /* a label outside [0, C) (other than ignore_index) */
 #define FL_ERR_NOMEM (-2)
-#define FL_ERR_TARGET (-3) /* a binary target outside the accepted set */
+#define FL_ERR_TARGET (-3) /* a target outside the loss's domain (*bad: its flat index) */
 #define FL_ERR_ARG (-4)    /* outputs the kernel cannot give (a Hessian of a loss without one) */
-#define FL_ERR_PRED (-5)   /* a prediction outside its domain (probabilities outside [0, 1]) */
+#define FL_ERR_PRED (-5)   /* a prediction outside the loss's domain (*bad: its flat index) */
 
 #endif

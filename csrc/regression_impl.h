@@ -47,13 +47,13 @@ FL_ELEMENTWISE_HESS_KERNEL(fl_mae, FL_FN(mae_point))
  * it. At m = 0 the derivative is defined as 0 (the subgradient of the norm at 0) so it stays
  * finite; NaN stays NaN. FL_NONE is rejected by the caller (sqrt does not commute with sum). */
 FL_TARGET_CLONES
-int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict y,
-                   const FL_REAL *restrict sw, const fl_params *prm, int reduction,
-                   double denom_scale, FL_REAL *restrict loss, FL_REAL *restrict grad,
-                   FL_REAL *restrict hess, double *value, int n_threads) {
+int FL_FN(fl_rmse)(int64_t n, const FL_REAL *x, const FL_REAL *y, const FL_REAL *restrict sw,
+                   const fl_params *prm, int reduction, double denom_scale,
+                   FL_REAL *restrict loss, FL_REAL *grad, FL_REAL *restrict hess, double *value,
+                   int64_t *bad, int n_threads) {
     if (hess) return FL_ERR_ARG; /* the root couples every element: no diagonal Hessian here */
     double m = 0.0;
-    int rc = FL_FN(fl_mse)(n, x, y, sw, prm, reduction, denom_scale, NULL, grad, NULL, &m,
+    int rc = FL_FN(fl_mse)(n, x, y, sw, prm, reduction, denom_scale, NULL, grad, NULL, &m, bad,
                            n_threads);
     if (rc != FL_OK) return rc;
     double r = sqrt(m);
@@ -62,16 +62,22 @@ int FL_FN(fl_rmse)(int64_t n, const FL_REAL *restrict x, const FL_REAL *restrict
         const FL_REAL f = (FL_REAL)(m == 0.0 ? 0.0 : 0.5 / r);
         int64_t nb = (n + FL_BLOCK - 1) / FL_BLOCK;
         int nt = fl_threads_for(n_threads, n, nb);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (int64_t b = 0; b < nb; b++) {
-            int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
-            for (int64_t i = lo; i < hi; i++) grad[i] *= f;
+        if (nt <= 1) { /* no OpenMP runtime on one thread (elementwise.h) */
+#pragma omp simd
+            for (int64_t i = 0; i < n; i++) grad[i] *= f;
+        } else {
+#pragma omp parallel for num_threads(nt) schedule(static)
+            for (int64_t b = 0; b < nb; b++) {
+                int64_t lo = b * FL_BLOCK, hi = lo + FL_BLOCK < n ? lo + FL_BLOCK : n;
+#pragma omp simd
+                for (int64_t i = lo; i < hi; i++) grad[i] *= f;
+            }
         }
     }
     return FL_OK;
 }
 
-/* Squared log error (Keras MSLE without its clip; inputs > -1 checked by the caller):
+/* Squared log error (Keras MSLE without its clip; pred and target > -1, checked here):
  * a = log1p(x) - log1p(y), a^2, derivative 2a / (1 + x), second derivative
  * 2 (1 - a) / (1 + x)^2 (negative where a > 1: the loss is not convex there). */
 FL_POINT_FN void FL_FN(msle_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
@@ -82,7 +88,10 @@ FL_POINT_FN void FL_FN(msle_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_
     *g = (FL_REAL)2 * a * r;
     *h = (FL_REAL)2 * ((FL_REAL)1 - a) * r * r;
 }
-FL_ELEMENTWISE_HESS_KERNEL(fl_msle, FL_FN(msle_point))
+static inline int FL_FN(msle_check)(FL_REAL x, FL_REAL y, const fl_params *p) {
+    return (x <= -1 ? FL_EW_BAD_X : 0) | (y <= -1 ? FL_EW_BAD_Y : 0);
+}
+FL_ELEMENTWISE_CHECKED_HESS_KERNEL(fl_msle, FL_FN(msle_point), FL_FN(msle_check))
 
 /* Huber (torch.nn.functional.huber_loss): d = x - y; 0.5 d^2 inside |d| < delta, linear
  * delta (|d| - delta/2) outside; the gradient is d clipped to [-delta, delta] (NaN stays NaN).
@@ -118,28 +127,52 @@ FL_POINT_FN void FL_FN(smooth_l1_point)(FL_REAL x, FL_REAL y, const fl_params *p
 }
 FL_ELEMENTWISE_HESS_KERNEL(fl_smooth_l1, FL_FN(smooth_l1_point))
 
-/* log(cosh(d)), derivative tanh(d), second derivative sech^2(d) = 4u / (1 + u)^2 with
- * u = exp(-2|d|) (no overflow; underflows to 0 as the true value does for large |d|).
- * cosh overflows for |d| > ~710 (double) / ~89 (float), so:
- *   |d| >= 1: log cosh d = |d| + log1p(exp(-2|d|)) - log 2   (exp argument <= -2, no overflow);
- *   |d| <  1: with m = expm1(|d|), cosh d - 1 = m^2 / (2 (1 + m)), so log cosh d =
- *             log1p(m^2 / (2 (1 + m))), which keeps full relative accuracy near 0 where the
- *             first form cancels (log cosh d ~ d^2/2);
- *   tanh |d| = -expm1(-2|d|) / (2 + expm1(-2|d|)), accurate near 0 as well.
- * Both forms are computed and one is selected, so the loop has no branch and vectorises. */
+/* expm1(-a) for 0 <= a <= 0.7 by its Taylor series, -a sum_k (-a)^k / (k+1)!, cut where the
+ * first dropped term is below half an ulp (9 terms in float, 16 in double; the unused one is
+ * compiled away). A polynomial, not Kahan's exp/log correction: no call, no division. */
+static inline FL_REAL FL_FN(rb_expm1_neg)(FL_REAL a) {
+    static const double c[16] = {
+        1.0, -0.5, 0.16666666666666666, -0.041666666666666664, 0.0083333333333333332,
+        -0.0013888888888888889, 0.00019841269841269841, -2.4801587301587302e-05,
+        2.7557319223985893e-06, -2.7557319223985888e-07, 2.505210838544172e-08,
+        -2.08767569878681e-09, 1.6059043836821613e-10, -1.1470745597729725e-11,
+        7.6471637318198164e-13, -4.7794773323873853e-14};
+    const int terms = sizeof(FL_REAL) == 4 ? 9 : 16;
+    FL_REAL p = (FL_REAL)c[terms - 1];
+    for (int k = terms - 2; k >= 0; k--) p = p * a + (FL_REAL)c[k];
+    return -a * p;
+}
+
+/* log(cosh(d)), derivative tanh(d), second derivative sech^2(d), from one exp, one log and two
+ * divisions per element (the direct forms need cosh, which overflows for |d| > ~710 (double) /
+ * ~89 (float), and lose the relative accuracy of log cosh d ~ d^2/2 near 0). With a = |d| and
+ * w = exp(-a) in (0, 1]:
+ *   v = expm1(-a): rb_expm1_neg below 0.7, else w - 1 (w >= 0.5 there: exact, and w's own
+ *       rounding is not amplified);
+ *   tanh a = (1 - w^2) / (1 + w^2) = -v (2 + v) r,  r = 1 / (1 + w^2)  (no cancellation);
+ *   sech^2 a = 4 w^2 r^2  (underflows to 0 as the true value does);
+ *   a <  1: cosh a - 1 = v^2 / (2 w), so log cosh a = log1p(v^2 / (2 w)), accurate near 0;
+ *   a >= 1: log cosh a = a + log1p(w^2) - log 2  (the exp argument is <= -2: no overflow).
+ * The two log1p share one evaluation (the argument z, in [0, 0.55], is selected first):
+ * log1p(z) = log(u) + c / u with u = 1 + z rounded and c = z - (u - 1) its rounding error
+ * (exact: Fast2Sum), and c / u taken as c (1 - z): the difference, c z^2 / (1 + z), is below
+ * half an ulp of the result. The loop has no branch and vectorises. */
 FL_POINT_FN void FL_FN(log_cosh_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                          FL_REAL *g, FL_REAL *h) {
-    FL_REAL d = x - y, ad = FL_FABS(d);
-    FL_REAL m = FL_EXPM1(ad < 1 ? ad : (FL_REAL)1);
-    FL_REAL near = FL_LOG1P(m * m / ((FL_REAL)2 * ((FL_REAL)1 + m)));
-    FL_REAL u = FL_EXP((FL_REAL)-2 * ad);
-    FL_REAL far = ad + FL_LOG1P(u) - (FL_REAL)0.693147180559945309417232121458;
-    *l = ad < 1 ? near : far;
-    FL_REAL m2 = FL_EXPM1((FL_REAL)-2 * ad);
-    FL_REAL th = -m2 / ((FL_REAL)2 + m2);
+    FL_REAL d = x - y, a = FL_FABS(d);
+    FL_REAL w = FL_EXP(-a);
+    FL_REAL v = a < (FL_REAL)0.7 ? FL_FN(rb_expm1_neg)(a) : w - (FL_REAL)1;
+    FL_REAL w2 = w * w, r = (FL_REAL)1 / ((FL_REAL)1 + w2);
+    FL_REAL z = a < 1 ? v * v / ((FL_REAL)2 * w) : w2;
+    FL_REAL u = (FL_REAL)1 + z;
+    FL_REAL L = FL_LOG(u) + (z - (u - (FL_REAL)1)) * ((FL_REAL)1 - z);
+    /* a - log 2 added where a >= 1 by a 0/1 factor, not a second select on a < 1: GCC threads
+     * two selects on one condition into two branches and then computes the log in both */
+    FL_REAL far = (FL_REAL)(a >= 1);
+    *l = L + far * (a - (FL_REAL)0.693147180559945309417232121458);
+    FL_REAL th = -v * ((FL_REAL)2 + v) * r;
     *g = d < 0 ? -th : th;
-    FL_REAL up1 = (FL_REAL)1 + u;
-    *h = (FL_REAL)4 * u / (up1 * up1);
+    *h = (FL_REAL)4 * w2 * r * r;
 }
 FL_ELEMENTWISE_HESS_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
 
@@ -159,8 +192,8 @@ FL_ELEMENTWISE_HESS_KERNEL(fl_log_cosh, FL_FN(log_cosh_point))
  * in the leading -r of the two expm1 terms: relative error ~ eps / |r| instead of
  * eps log(y) / r^2. For y <= 0 (y = 0 for 1 <= p < 2, any y for p < 0) the first term is 0
  * (scikit-learn's max(y, 0)); p = 0 is the squared error (y - mu)^2 for any y.
- * Targets outside the domain are refused by the caller. Exponents overflow to inf where the
- * true value does. */
+ * Targets outside the domain are refused (tweedie_check: y >= 0 for 1 <= p < 2, y > 0 for
+ * p >= 2, any y for p <= 0). Exponents overflow to inf where the true value does. */
 FL_POINT_FN void FL_FN(tweedie_point)(FL_REAL x, FL_REAL y, const fl_params *p, FL_REAL *l,
                                         FL_REAL *g, FL_REAL *h) {
     const FL_REAL a = (FL_REAL)(1.0 - p->power), b = (FL_REAL)(2.0 - p->power);
@@ -179,7 +212,11 @@ FL_POINT_FN void FL_FN(tweedie_point)(FL_REAL x, FL_REAL y, const fl_params *p, 
     lv = a == 1 ? dn * dn : lv;
     *l = x != x ? x : lv;
 }
-FL_ELEMENTWISE_HESS_KERNEL(fl_tweedie, FL_FN(tweedie_point))
+static inline int FL_FN(tweedie_check)(FL_REAL x, FL_REAL y, const fl_params *p) {
+    const int from1 = p->power >= 1.0, from2 = p->power >= 2.0;
+    return (from1 & ((y < 0) | (from2 & (y == 0)))) ? FL_EW_BAD_Y : 0;
+}
+FL_ELEMENTWISE_CHECKED_HESS_KERNEL(fl_tweedie, FL_FN(tweedie_point), FL_FN(tweedie_check))
 
 /* Pinball (quantile) loss with quantile q, d = y - x: q d where d >= 0, (q - 1) d below
  * (scikit-learn's mean_pinball_loss and PinballLoss). Subgradient -q where d > 0, 1 - q where
@@ -224,7 +261,12 @@ FL_POINT_FN void FL_FN(poisson_nll_point)(FL_REAL x, FL_REAL y, const fl_params 
     *g = gv;
     *h = hv;
 }
-FL_ELEMENTWISE_HESS_KERNEL(fl_poisson_nll, FL_FN(poisson_nll_point))
+/* Rates (log_input off) must be >= 0. */
+static inline int FL_FN(poisson_nll_check)(FL_REAL x, FL_REAL y, const fl_params *p) {
+    return (!p->log_input & (x < 0)) ? FL_EW_BAD_X : 0;
+}
+FL_ELEMENTWISE_CHECKED_HESS_KERNEL(fl_poisson_nll, FL_FN(poisson_nll_point),
+                                   FL_FN(poisson_nll_check))
 
 /* Gaussian negative log-likelihood, torch.nn.functional.gaussian_nll_loss, with the variance
  * var = a * p->var: a broadcast factor a times a scalar (a NULL reads 1, so a scalar variance
@@ -243,5 +285,5 @@ FL_POINT_FN void FL_FN(gaussian_nll_point)(FL_REAL x, FL_REAL y, FL_REAL a, FL_R
     *g = d * r;
     *h = FL_FN(rb_one)(d) * r;
 }
-FL_ELEMENTWISE_AB_HESS_KERNEL(fl_gaussian_nll, FL_FN(gaussian_nll_point))
+FL_ELEMENTWISE_AB_HESS_KERNEL(fl_gaussian_nll, FL_FN(gaussian_nll_point), fl_ew_no_check)
 #undef RB_HALF_LOG_2PI

@@ -127,6 +127,25 @@ def test_weight_pattern_across_block_boundaries_and_threads(wshape, threads):
     np.testing.assert_allclose(out[0][1], rg, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weighted_bce_runs_the_vector_loop_with_the_unweighted_bits_for_unit_weights(dtype):
+    """Factors reach the kernel's one vector loop through chunk buffers (ones where absent), so
+    weights of exactly 1 give the unweighted call's bits, per element and summed."""
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((70, 333)) * 4).astype(dtype)
+    t = rng.uniform(size=(70, 333)).astype(dtype)
+    p = rng.uniform(0.01, 0.99, (70, 333)).astype(dtype)
+    for f, pred, kws in ((fl.binary_cross_entropy_with_logits, x,
+                          ({"pos_weight": np.ones(333)}, {"weight": np.ones((70, 1))})),
+                         (fl.binary_cross_entropy, p, ({"weight": np.ones(333)},))):
+        for red in ("none", "sum"):
+            v0, g0 = f.value_and_grad(pred, t, reduction=red)
+            for kw in kws:
+                v, g = f.value_and_grad(pred, t, reduction=red, **kw)
+                assert np.asarray(v).tobytes() == np.asarray(v0).tobytes()
+                assert g.tobytes() == g0.tobytes()
+
+
 @pytest.mark.parametrize("kw", [{"weight": np.ones(4)}, {"pos_weight": np.ones((2, 3))}])
 def test_weight_shape_errors_name_the_argument(kw):
     name = next(iter(kw))
@@ -375,3 +394,115 @@ def test_nan_logit_gives_nan_in_gan_losses():
         assert np.isnan(v[1]) and np.isnan(g[1]) and np.isfinite(v[0])
     (vr, vf), (gr, gf) = fl.gan_discriminator.value_and_grad(x, x[::-1], reduction="none")
     assert np.isnan(vr[1]) and np.isnan(vf[0]) and np.isnan(gr[1]) and np.isnan(gf[0])
+
+
+# ----------------------------------------------------------------- domains (issue 12): the kernels
+# check them in their one pass; a NaN passes and propagates.
+
+
+def test_bce_target_2_is_refused():
+    """torch computes 0.693 for p = 0.5, target 2 (a plausible number for a wrong input)."""
+    with pytest.raises(ValueError, match=r"^binary_cross_entropy\(\): target must be in \[0, 1\]"
+                                         r".*found 2\.0 at flat index 1$"):
+        fl.binary_cross_entropy(np.array([0.5, 0.5]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"target must be in \[0, 1\].*found -0\.5 at flat index 0"):
+        fl.binary_cross_entropy.grad(np.array([0.5, 0.5], np.float32), np.array([-0.5, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [2.0, -1.0])
+def test_bce_with_logits_target_2_is_refused_with_an_argument_order_hint(dtype, bad):
+    """torch gives a negative or arbitrary loss for a target of 2 or -1; the front door (native
+    contiguous float arrays) and the general path (a list) give the same message."""
+    x = np.array([0.3, -1.2, 2.0], dtype=dtype)
+    t = np.array([1.0, 0.0, bad], dtype=dtype)
+    match = (r"^binary_cross_entropy_with_logits\(\): target must be in \[0, 1\].*Keras/scikit-learn"
+             rf" order \(y_true, y_pred\).*found {bad!r} at flat index 2$")
+    for fn in (fl.binary_cross_entropy_with_logits, fl.binary_cross_entropy_with_logits.grad,
+               fl.binary_cross_entropy_with_logits.value_and_grad):
+        with pytest.raises(ValueError, match=match):
+            fn(x, t)
+        with pytest.raises(ValueError, match=match):
+            fn(list(x), list(t), pos_weight=[2.0])  # the general path, the factor loop
+    with pytest.raises(ValueError, match=match):
+        fl.binary_cross_entropy_with_logits.grad_hess(x, t)
+
+
+def test_bce_with_logits_in_keras_argument_order_is_refused():
+    """(y_true, y_pred) instead of (pred, target): the logits land in the target."""
+    y_true = np.array([1.0, 0.0, 1.0, 0.0])
+    logits = np.array([0.4, -2.5, 3.0, 0.1])
+    with pytest.raises(ValueError, match=r"order \(y_true, y_pred\).*found -2\.5 at flat index 1"):
+        fl.binary_cross_entropy_with_logits(y_true, logits)
+    assert np.isfinite(fl.binary_cross_entropy_with_logits(logits, y_true))
+
+
+def test_focal_target_outside_0_1_is_refused_for_logits_and_probabilities():
+    for gamma in (2.0, 1.5):  # the gamma = 2 kernel and the general one
+        with pytest.raises(ValueError, match=r"^focal\(\): target must be in \[0, 1\].*found "
+                                             r"1\.5 at flat index 1$"):
+            fl.focal.value_and_grad(np.zeros(3), np.array([0.0, 1.5, 1.0]), gamma=gamma)
+    with pytest.raises(ValueError, match=r"target must be in \[0, 1\].*found -1\.0 at flat index 0"):
+        fl.focal(np.full(2, 0.5), np.array([-1.0, 1.0]), from_logits=False)
+
+
+def test_hinge_and_squared_hinge_targets_checked_in_the_kernel_pass(threads):
+    """All in {-1, 1} or all in {0, 1}: the first value outside {-1, 0, 1}, or the element that
+    completes a mix of -1 and 0, here across blocks of 8192 elements and two threads."""
+    n = 3 * 8192 + 5
+    t = np.ones(n)
+    t[100] = -1.0
+    t[2 * 8192 + 7] = 0.0  # the mix completes here
+    t[2 * 8192 + 9] = 3.0  # a value outside the set, later
+    x = np.zeros(n, np.float32)
+    for loss in (fl.hinge, fl.squared_hinge):
+        for n_threads in (1, 2):
+            threads(n_threads)
+            with pytest.raises(ValueError, match=rf"found 0\.0 at flat index {2 * 8192 + 7}$"):
+                loss.grad(x, t.astype(np.float32))
+    t[2 * 8192 + 7] = 1.0
+    with pytest.raises(ValueError, match=rf"found 3\.0 at flat index {2 * 8192 + 9}$"):
+        fl.hinge(x, t)
+
+
+def test_hinge_nan_target_passes_and_gives_nan():
+    """The NaN policy: a NaN target is no domain error; that element's loss and gradient are
+    NaN (the sign of NaN is NaN, not -1)."""
+    for loss in (fl.hinge, fl.squared_hinge):
+        v, g = loss.value_and_grad(np.array([0.5, 0.5, 0.5]), np.array([1.0, np.nan, -1.0]),
+                                   reduction="none")
+        assert np.isnan(v[1]) and np.isnan(g[1])
+        assert np.isfinite(v[[0, 2]]).all() and np.isfinite(g[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("loss,kw", [
+    (fl.binary_cross_entropy, {}), (fl.binary_cross_entropy_with_logits, {}),
+    (fl.focal, {}), (fl.focal, {"gamma": 0.5}), (fl.focal, {"from_logits": False}),
+])
+def test_nan_target_passes_the_domain_check_and_propagates(loss, kw):
+    x = np.array([0.25, 0.5, 0.75])
+    v, g = loss.value_and_grad(x, np.array([1.0, np.nan, 0.0]), reduction="none", **kw)
+    assert np.isnan(v[1]) and np.isnan(g[1]) and np.isfinite(v[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_domain_error_in_place_reports_the_original_value(dtype, threads):
+    """With out=pred the blocks before the offending one already hold gradients; the message
+    still gives the offending element's own value and index, in both paths."""
+    n = 4 * 8192
+    x = np.linspace(0.05, 0.95, n).astype(dtype)
+    t = np.zeros(n, dtype)
+    x[3 * 8192 + 11] = 1.25
+    for n_threads in (1, 2):
+        threads(n_threads)
+        xx = x.copy()
+        with pytest.raises(ValueError, match=rf"pred must be in \[0, 1\].*found 1\.25 at flat "
+                                             rf"index {3 * 8192 + 11}$"):
+            fl.binary_cross_entropy.grad(xx, t, out=xx)
+        assert xx[3 * 8192 + 11] == dtype(1.25)
+    t[5] = -2.0  # a bad target, with the logits overwritten in place: door and general path
+    for kw in ({}, {"pos_weight": np.array([2.0], dtype)}):
+        xx = x.copy()
+        with pytest.raises(ValueError, match=r"target must be in \[0, 1\].*found -2\.0 at flat "
+                                             r"index 5$"):
+            fl.binary_cross_entropy_with_logits.value_and_grad(xx, t, out=xx, **kw)

@@ -152,6 +152,34 @@ def test_kl_div_validation():
         fl.kl_div(np.ones((2, 2)), np.ones((2, 2)), axis=3)
 
 
+def test_kl_div_log_probabilities_without_log_pred_are_refused_with_a_hint():
+    """A port of torch's F.kl_div(log_q, p) that forgets log_pred=True gave NaN silently; the
+    kernel now refuses a negative probability and names the flag."""
+    rng = np.random.default_rng(0)
+    q = rng.dirichlet(np.ones(5), size=3)
+    t = rng.dirichlet(np.ones(5), size=3)
+    with pytest.raises(ValueError, match=r"^kl_div\(\): pred must be >= 0 .*look like "
+                                         r"log-probabilities: pass log_pred=True.*at flat index 0$"):
+        fl.kl_div(np.log(q), t)
+    with pytest.raises(ValueError, match=r"target must be >= 0 .*pass log_target=True.*found "
+                                         r".* at flat index 0$"):
+        fl.kl_div.grad(np.log(q), np.log(t), log_pred=True)
+    # with the flags the same arrays are valid, and equal to the probability form
+    v = fl.kl_div(np.log(q), np.log(t), log_pred=True, log_target=True)
+    assert v == pytest.approx(fl.kl_div(q, t), rel=1e-12)
+
+
+@pytest.mark.parametrize("log_pred,log_target", [(False, False), (False, True), (True, False)])
+def test_kl_div_nan_passes_the_domain_check(log_pred, log_target):
+    q = np.array([[0.2, 0.3, 0.5]])
+    t = np.array([[0.1, 0.6, 0.3]])
+    q = np.log(q) if log_pred else q
+    t = np.log(t) if log_target else t
+    q[0, 1] = np.nan
+    v = fl.kl_div(q, t, log_pred=log_pred, log_target=log_target, reduction="none")
+    assert np.isnan(v[0, 1]) and np.isfinite(v[0, [0, 2]]).all()
+
+
 @pytest.mark.parametrize("c", [1, 5, 31, 32, 40, 257])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cross_entropy_both_kernel_paths_match_reference(c, dtype):

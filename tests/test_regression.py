@@ -186,3 +186,52 @@ def test_log_cosh_relative_accuracy(d, expected):
     assert float(v32[0]) == pytest.approx(expected, rel=8 * 1.2e-7)
     np.testing.assert_allclose(fl.log_cosh.grad(np.array([d]), np.zeros(1), reduction="sum"),
                                [math.tanh(d)], rtol=1e-15)
+
+
+# ---------------------------------------------- domains (issue 12), checked in the kernel's pass
+
+
+@pytest.mark.parametrize("loss,kw,bad,rule", [
+    (fl.poisson, {}, -1.0, r"target must be >= 0 \(counts\)"),
+    (fl.gamma, {}, 0.0, r"target must be > 0"),
+    (fl.tweedie, {"power": 1.5}, -0.5, r"target must be >= 0 for power=1\.5"),
+    (fl.tweedie, {"power": 3.0}, 0.0, r"target must be > 0 for power=3"),
+])
+def test_deviance_target_outside_the_domain_is_refused(loss, kw, bad, rule):
+    """scikit-learn's deviances refuse these too (mean_tweedie_deviance); NaN passes and
+    gives NaN. grad_hess (boosting) checks the same rule."""
+    x = np.zeros(3)
+    y = np.array([1.0, 2.0, bad])
+    name = loss.__name__
+    with pytest.raises(ValueError, match=rf"^{name}\(\): {rule}; found {bad!r} at flat index 2$"):
+        loss(x, y, **kw)
+    with pytest.raises(ValueError, match=rf"^{name}\(\): {rule}"):
+        loss.grad_hess(x.astype(np.float32), y.astype(np.float32), **kw)
+    v = loss(x, np.array([1.0, np.nan, 1.0]), reduction="none", **kw)
+    assert np.isnan(v[1]) and np.isfinite(v[[0, 2]]).all()
+
+
+def test_tweedie_power_0_takes_any_target():
+    v = fl.tweedie(np.zeros(2), np.array([-3.0, 0.0]), power=0.0, reduction="none")
+    np.testing.assert_allclose(v, [16.0, 1.0])  # (y - exp(0))^2
+
+
+def test_poisson_nll_negative_rate_is_refused_without_log_input():
+    """torch gives NaN (log of a negative rate); a log-rate passed without log_input=True is the
+    usual cause, which the message names."""
+    x = np.array([0.5, -0.2, 1.0])
+    with pytest.raises(ValueError, match=r"^poisson_nll\(\): with log_input=False, pred must be "
+                                         r">= 0 .*log_input=True\); found -0\.2 at flat index 1$"):
+        fl.poisson_nll(x, np.ones(3), log_input=False)
+    assert np.isfinite(fl.poisson_nll(x, np.ones(3)))  # log-rates may be negative
+
+
+def test_msle_domain_error_index_across_blocks_and_threads(threads):
+    n = 5 * 8192
+    x = np.ones(n, np.float32)
+    x[4 * 8192 + 3] = -1.5
+    for n_threads in (1, 2):
+        threads(n_threads)
+        with pytest.raises(ValueError, match=rf"pred must be > -1.*found -1\.5 at flat index "
+                                             rf"{4 * 8192 + 3}$"):
+            fl.msle.value_and_grad(x, np.zeros(n, np.float32))

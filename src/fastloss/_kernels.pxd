@@ -35,52 +35,52 @@ cdef extern from "fastloss.h" nogil:
     int fl_have_libmvec()
 
     # regression.c
-    int fl_mse_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_mse_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_mae_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_mae_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_rmse_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_rmse_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_msle_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_msle_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_huber_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_huber_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_smooth_l1_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_smooth_l1_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_log_cosh_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_log_cosh_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
+    int fl_mse_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_mse_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_mae_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_mae_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_rmse_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_rmse_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_msle_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_msle_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_huber_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_huber_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_smooth_l1_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_smooth_l1_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_log_cosh_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_log_cosh_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
 
-    int fl_tweedie_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_tweedie_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_pinball_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_pinball_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_poisson_nll_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_poisson_nll_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
+    int fl_tweedie_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_tweedie_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_pinball_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_pinball_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_poisson_nll_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_poisson_nll_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
     int fl_gaussian_nll_f32(int64_t, const float*, const float*, const float*, const float*, int64_t, int64_t,
-                            const float*, int64_t, int64_t, const fl_params*, int, float*, float*, float*, double*, int)
+                            const float*, int64_t, int64_t, const fl_params*, int, float*, float*, float*, double*, int64_t*, int)
     int fl_gaussian_nll_f64(int64_t, const double*, const double*, const double*, const double*, int64_t, int64_t,
-                            const double*, int64_t, int64_t, const fl_params*, int, double*, double*, double*, double*, int)
+                            const double*, int64_t, int64_t, const fl_params*, int, double*, double*, double*, double*, int64_t*, int)
     # binary.c
-    int fl_check_binary_targets_f32(int64_t, const float*, int64_t*)
-    int fl_check_binary_targets_f64(int64_t, const double*, int64_t*)
-    int fl_hinge_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_hinge_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_squared_hinge_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_squared_hinge_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_focal_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_focal_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_focal_probs_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_focal_probs_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_gan_generator_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_gan_generator_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
+    int fl_hinge_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_hinge_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_squared_hinge_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_squared_hinge_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_focal_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_focal_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_focal_g2_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_focal_g2_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_focal_probs_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_focal_probs_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_gan_generator_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_gan_generator_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
     int fl_bce_f32(int64_t, const float*, const float*, const float*, const float*, int64_t, int64_t,
-                   const float*, int64_t, int64_t, const fl_params*, int, float*, float*, float*, double*, int)
+                   const float*, int64_t, int64_t, const fl_params*, int, float*, float*, float*, double*, int64_t*, int)
     int fl_bce_f64(int64_t, const double*, const double*, const double*, const double*, int64_t, int64_t,
-                   const double*, int64_t, int64_t, const fl_params*, int, double*, double*, double*, double*, int)
+                   const double*, int64_t, int64_t, const fl_params*, int, double*, double*, double*, double*, int64_t*, int)
     int fl_bce_logits_f32(int64_t, const float*, const float*, const float*, const float*, int64_t, int64_t,
-                          const float*, int64_t, int64_t, const fl_params*, int, float*, float*, float*, double*, int)
+                          const float*, int64_t, int64_t, const fl_params*, int, float*, float*, float*, double*, int64_t*, int)
     int fl_bce_logits_f64(int64_t, const double*, const double*, const double*, const double*, int64_t, int64_t,
-                          const double*, int64_t, int64_t, const fl_params*, int, double*, double*, double*, double*, int)
+                          const double*, int64_t, int64_t, const fl_params*, int, double*, double*, double*, double*, int64_t*, int)
     int fl_gan_discriminator_f32(int64_t, const float*, const float*, int64_t, const float*, const float*,
                                  int, float*, float*, float*, float*, double*, int)
     int fl_gan_discriminator_f64(int64_t, const double*, const double*, int64_t, const double*, const double*,
@@ -117,14 +117,14 @@ cdef extern from "fastloss.h" nogil:
                        const float*, double, double, int, float*, float*, double*, int64_t*, int)
     int fl_distill_f64(int64_t, int64_t, const double*, const double*, const int64_t*, const double*,
                        const double*, double, double, int, double*, double*, double*, int64_t*, int)
-    int fl_kl_logq_t_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_kl_logq_t_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_kl_logq_logt_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_kl_logq_logt_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_kl_q_t_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_kl_q_t_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
-    int fl_kl_q_logt_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int)
-    int fl_kl_q_logt_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int)
+    int fl_kl_logq_t_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_kl_logq_t_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_kl_logq_logt_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_kl_logq_logt_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_kl_q_t_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_kl_q_t_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
+    int fl_kl_q_logt_f32(int64_t, const float*, const float*, const float*, const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int)
+    int fl_kl_q_logt_f64(int64_t, const double*, const double*, const double*, const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int)
 
     # segmentation.c
     int fl_dice_f32(int64_t, int64_t, int64_t, const float*, const float*, const int64_t*, const float*,
@@ -149,15 +149,15 @@ cdef extern from "fastloss.h" nogil:
 # Function-pointer types for the kernel tables in _kernels.pyx.
 # elementwise kernels (regression.c, binary.c, multiclass.c's KL) share one signature
 ctypedef int (*fl_ew_f32)(int64_t, const float*, const float*, const float*,
-                          const fl_params*, int, double, float*, float*, float*, double*, int) noexcept nogil
+                          const fl_params*, int, double, float*, float*, float*, double*, int64_t*, int) noexcept nogil
 ctypedef int (*fl_ew_f64)(int64_t, const double*, const double*, const double*,
-                          const fl_params*, int, double, double*, double*, double*, double*, int) noexcept nogil
+                          const fl_params*, int, double, double*, double*, double*, double*, int64_t*, int) noexcept nogil
 # ... and so do the ones with two broadcast factors (binary.c's BCE)
 ctypedef int (*fl_ab_f32)(int64_t, const float*, const float*, const float*, const float*,
                           int64_t, int64_t, const float*, int64_t, int64_t,
                           const fl_params*, int, float*, float*, float*, double*,
-                          int) noexcept nogil
+                          int64_t*, int) noexcept nogil
 ctypedef int (*fl_ab_f64)(int64_t, const double*, const double*, const double*,
                           const double*, int64_t, int64_t, const double*, int64_t, int64_t,
                           const fl_params*, int, double*, double*, double*, double*,
-                          int) noexcept nogil
+                          int64_t*, int) noexcept nogil

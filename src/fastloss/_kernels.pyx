@@ -227,22 +227,23 @@ def result_array(Py_ssize_t n, dtype):
 ELEMENTWISE = ("mse", "mae", "rmse", "msle", "huber", "smooth_l1", "log_cosh",   # regression.c
                "hinge", "squared_hinge", "focal", "focal_probs", "gan_generator",  # binary.c
                "kl_logq_t", "kl_logq_logt", "kl_q_t", "kl_q_logt",              # multiclass.c
-               "tweedie", "pinball", "poisson_nll")                             # regression.c
+               "tweedie", "pinball", "poisson_nll",                             # regression.c
+               "focal_g2")                                                      # binary.c
 ELEMENTWISE_FACTORS = ("bce", "bce_logits",                                     # binary.c
                        "gaussian_nll")                                          # regression.c
 
-cdef fl_ew_f32 _EW_F32[19]
-cdef fl_ew_f64 _EW_F64[19]
+cdef fl_ew_f32 _EW_F32[20]
+cdef fl_ew_f64 _EW_F64[20]
 _EW_F32[:] = [fl_mse_f32, fl_mae_f32, fl_rmse_f32, fl_msle_f32, fl_huber_f32, fl_smooth_l1_f32,
               fl_log_cosh_f32, fl_hinge_f32, fl_squared_hinge_f32, fl_focal_f32,
               fl_focal_probs_f32, fl_gan_generator_f32, fl_kl_logq_t_f32, fl_kl_logq_logt_f32,
               fl_kl_q_t_f32, fl_kl_q_logt_f32, fl_tweedie_f32, fl_pinball_f32,
-              fl_poisson_nll_f32]
+              fl_poisson_nll_f32, fl_focal_g2_f32]
 _EW_F64[:] = [fl_mse_f64, fl_mae_f64, fl_rmse_f64, fl_msle_f64, fl_huber_f64, fl_smooth_l1_f64,
               fl_log_cosh_f64, fl_hinge_f64, fl_squared_hinge_f64, fl_focal_f64,
               fl_focal_probs_f64, fl_gan_generator_f64, fl_kl_logq_t_f64, fl_kl_logq_logt_f64,
               fl_kl_q_t_f64, fl_kl_q_logt_f64, fl_tweedie_f64, fl_pinball_f64,
-              fl_poisson_nll_f64]
+              fl_poisson_nll_f64, fl_focal_g2_f64]
 cdef fl_ab_f32 _AB_F32[3]
 cdef fl_ab_f64 _AB_F64[3]
 _AB_F32[:] = [fl_bce_f32, fl_bce_logits_f32, fl_gaussian_nll_f32]
@@ -284,12 +285,13 @@ def elementwise(int kernel, x, y, sw, int reduction, double denom_scale, loss, g
                 hessian_floor=None):
     """An ELEMENTWISE kernel by index; y may be None for single-input losses; hess receives
     the second derivatives (gradient required, no loss)."""
-    if not 0 <= kernel < 19:
+    if not 0 <= kernel < 20:
         raise ValueError("fastloss internal: unknown elementwise kernel")
     cdef fl_params prm = _params(delta, beta, gamma, alpha, label_smoothing, from_logits,
                                  saturating, power, quantile, eps, log_input, full,
                                  hessian_floor)
     cdef double value = 0.0
+    cdef int64_t bad = -1
     cdef int rc
     cdef int t = _real_type(x)
     cdef int64_t n = _size(x)
@@ -303,12 +305,12 @@ def elementwise(int kernel, x, y, sw, int reduction, double denom_scale, loss, g
         if t == cnp.NPY_FLOAT32:
             rc = _EW_F32[kernel](n, <float*>px, <float*>py, <float*>pw, &prm, reduction,
                                  denom_scale, <float*>pl, <float*>pg, <float*>ph, &value,
-                                 n_threads)
+                                 &bad, n_threads)
         else:
             rc = _EW_F64[kernel](n, <double*>px, <double*>py, <double*>pw, &prm, reduction,
                                  denom_scale, <double*>pl, <double*>pg, <double*>ph, &value,
-                                 n_threads)
-    return rc, value, -1
+                                 &bad, n_threads)
+    return rc, value, bad
 
 
 def elementwise_factors(int kernel, x, y, sw, a, int64_t a_len, int64_t a_inner, b,
@@ -321,6 +323,7 @@ def elementwise_factors(int kernel, x, y, sw, a, int64_t a_len, int64_t a_inner,
     cdef fl_params prm = _params(0.0, 0.0, 0.0, -1.0, label_smoothing, False, False, 0.0, 0.5,
                                  eps, False, full, hessian_floor, var)
     cdef double value = 0.0
+    cdef int64_t bad = -1
     cdef int rc
     cdef int t = _real_type(x)
     cdef int64_t n = _size(x)
@@ -336,30 +339,16 @@ def elementwise_factors(int kernel, x, y, sw, a, int64_t a_len, int64_t a_inner,
         if t == cnp.NPY_FLOAT32:
             rc = _AB_F32[kernel](n, <float*>px, <float*>py, <float*>pw, <float*>pa, a_len,
                                  a_inner, <float*>pb, b_len, b_inner, &prm, reduction,
-                                 <float*>pl, <float*>pg, <float*>ph, &value, n_threads)
+                                 <float*>pl, <float*>pg, <float*>ph, &value, &bad, n_threads)
         else:
             rc = _AB_F64[kernel](n, <double*>px, <double*>py, <double*>pw, <double*>pa, a_len,
                                  a_inner, <double*>pb, b_len, b_inner, &prm, reduction,
-                                 <double*>pl, <double*>pg, <double*>ph, &value, n_threads)
-    return rc, value, -1
+                                 <double*>pl, <double*>pg, <double*>ph, &value, &bad, n_threads)
+    return rc, value, bad
 
 
 # --------------------------------------------------------------------------------------------
 # binary.c
-
-def check_binary_targets(y):
-    cdef int64_t bad = -1
-    cdef int rc
-    cdef int t = _real_type(y)
-    cdef int64_t n = _size(y)
-    cdef char* py = _arr(y, t, n, False)
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            rc = fl_check_binary_targets_f32(n, <float*>py, &bad)
-        else:
-            rc = fl_check_binary_targets_f64(n, <double*>py, &bad)
-    return rc, 0.0, bad
-
 
 def gan_discriminator(real, fake, sw_r, sw_f, int reduction, loss_r, loss_f, grad_r, grad_f,
                       int n_threads):
@@ -665,9 +654,14 @@ def ssd(int64_t n, int64_t a, int64_t c, loc_pred, loc_target, conf, labels,
 # Called first by the Loss entry points (fastloss._loss) with the call's own arguments. When
 # every argument is of the common kind - exact ndarrays, native float32/float64, C-contiguous
 # and aligned, default options, no sample weights, out= either None or a matching array that
-# overlaps no input - the kernel runs here with no Python-level conversion; otherwise (and on
-# any kernel error, so that the general path reports it) these return None and the general
-# path in the family module takes over. `mode`: 0 the value, 1 the gradient, 2 both.
+# overlaps no input (the elementwise doors also take out= the prediction itself: an in-place
+# gradient) - the kernel runs here with no Python-level conversion; otherwise (and on any
+# other kernel error, so that the general path reports it) these return None and the general
+# path in the family module takes over. An elementwise kernel's domain error (a value outside
+# the loss's domain) is raised here, with the general path's message
+# (fastloss._elementwise.door_domain_error): with out= the prediction, the elements before the
+# offending one already hold the gradient, and the general path would read them as inputs.
+# `mode`: 0 the value, 1 the gradient, 2 both.
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void* data, cnp.dtype descr, object base)
@@ -679,10 +673,9 @@ cdef object _NONE = "none"
 cdef object _SUM = "sum"
 cdef object _MEAN = "mean"
 
-# kernels whose targets must be all in {-1, 1} or all in {0, 1}
-cdef int _K_HINGE = ELEMENTWISE.index("hinge")
-cdef int _K_SQUARED_HINGE = ELEMENTWISE.index("squared_hinge")
 cdef int _K_HUBER = ELEMENTWISE.index("huber")
+DEF _ERR_TARGET = -3  # FL_ERR_TARGET, FL_ERR_PRED: csrc/parallel.h
+DEF _ERR_PRED = -5
 
 
 cdef inline int _door_reduction(object r) noexcept:
@@ -765,6 +758,12 @@ cdef inline object _door_grad(object out, cnp.ndarray like, int t, cnp.ndarray o
     return out
 
 
+cdef object _door_domain_error(str kernel, int rc, int64_t bad, object x, object y):
+    """Raise the general path's error for a value outside the loss's domain."""
+    from fastloss._elementwise import door_domain_error
+    raise door_domain_error(kernel, rc, bad, x, y)
+
+
 cdef inline object _door_scalar(double value, int t):
     cdef float v32
     if t == cnp.NPY_FLOAT32:
@@ -824,7 +823,7 @@ cdef object _door_elementwise(int kernel, int mode, object out, object pred, obj
     cdef char* pg = NULL
     cdef char* pl = NULL
     if mode != 0:
-        grad = _door_grad(out, x, t, y)
+        grad = _door_grad(out, x, t, y, True)
         if grad is None:
             return None
         pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
@@ -836,28 +835,23 @@ cdef object _door_elementwise(int kernel, int mode, object out, object pred, obj
     cdef double value = 0.0
     cdef int rc = 0
     cdef int threads = _THREADS
-    if kernel == _K_HINGE or kernel == _K_SQUARED_HINGE:
-        if t == cnp.NPY_FLOAT32:
-            rc = fl_check_binary_targets_f32(n, <float*>py, &bad)
-        else:
-            rc = fl_check_binary_targets_f64(n, <double*>py, &bad)
-        if rc != 0:
-            return None
     if n >= 16384:
         with nogil:
             if t == cnp.NPY_FLOAT32:
                 rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0,
-                                     <float*>pl, <float*>pg, NULL, &value, threads)
+                                     <float*>pl, <float*>pg, NULL, &value, &bad, threads)
             else:
                 rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0,
-                                     <double*>pl, <double*>pg, NULL, &value, threads)
+                                     <double*>pl, <double*>pg, NULL, &value, &bad, threads)
     elif t == cnp.NPY_FLOAT32:
         rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0, <float*>pl,
-                             <float*>pg, NULL, &value, threads)
+                             <float*>pg, NULL, &value, &bad, threads)
     else:
         rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0, <double*>pl,
-                             <double*>pg, NULL, &value, threads)
+                             <double*>pg, NULL, &value, &bad, threads)
     if rc != 0:
+        if rc == _ERR_PRED or rc == _ERR_TARGET:
+            _door_domain_error(ELEMENTWISE[kernel], rc, bad, x, y)
         return None
     return _door_result(mode, code, value, per, grad, t)
 
@@ -924,7 +918,7 @@ cdef object _door_factors(int mode, object out, object pred, object target, obje
     cdef char* pg = NULL
     cdef char* pl = NULL
     if mode != 0:
-        grad = _door_grad(out, x, t, y)
+        grad = _door_grad(out, x, t, y, True)
         if grad is None:
             return None
         pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
@@ -934,16 +928,28 @@ cdef object _door_factors(int mode, object out, object pred, object target, obje
     cdef char* px = <char*>cnp.PyArray_DATA(x)
     cdef char* py = <char*>cnp.PyArray_DATA(y)
     cdef double value = 0.0
+    cdef int64_t bad = -1
     cdef int rc
     cdef int threads = _THREADS
-    with nogil:
-        if t == cnp.NPY_FLOAT32:
-            rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
-                                   code, <float*>pl, <float*>pg, NULL, &value, threads)
-        else:
-            rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1,
-                                   prm, code, <double*>pl, <double*>pg, NULL, &value, threads)
+    if n >= 16384:
+        with nogil:
+            if t == cnp.NPY_FLOAT32:
+                rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1,
+                                       prm, code, <float*>pl, <float*>pg, NULL, &value, &bad,
+                                       threads)
+            else:
+                rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1,
+                                       prm, code, <double*>pl, <double*>pg, NULL, &value, &bad,
+                                       threads)
+    elif t == cnp.NPY_FLOAT32:
+        rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
+                               code, <float*>pl, <float*>pg, NULL, &value, &bad, threads)
+    else:
+        rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
+                               code, <double*>pl, <double*>pg, NULL, &value, &bad, threads)
     if rc != 0:
+        if rc == _ERR_PRED or rc == _ERR_TARGET:
+            _door_domain_error("bce_logits", rc, bad, x, y)
         return None
     return _door_result(mode, code, value, per, grad, t)
 

@@ -46,7 +46,7 @@ class Call:
         self.hessian_floor = hessian_floor
 
     def grad_buffer(self, k: int, shape: tuple, dtype: np.dtype, result: np.dtype, *inputs,
-                    direct: bool = True, inplace=None):
+                    direct: bool = True, inplace: np.ndarray | None = None):
         """A flat buffer for gradient ``k`` (of ``shape``, computed in ``dtype``, returned in
         ``result``), or None when the gradient is not wanted.
 

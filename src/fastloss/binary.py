@@ -14,21 +14,25 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _checks, _config, _kernels
-from ._elementwise import KERNEL, Inputs, run
+from ._elementwise import DOOR_RULES, KERNEL, Inputs, run
 from ._loss import Call, finish_grad, finish_value, loss, loss_buffer
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "focal",
            "gan_discriminator", "gan_generator", "hinge", "squared_hinge"]
 
-
-def _pm1_targets(t) -> None:
-    """Targets of the hinge losses: only {-1, 1} or only {0, 1}."""
-    rc, _, bad = _kernels.check_binary_targets(t)
-    if rc != 0:
-        raise ValueError(
-            "target must hold only {-1, 1} or only {0, 1} (0 is read as -1); "
-            f"found {t[bad].item()!r} at flat index {bad}"
-        )
+# The domain rules the kernels check (csrc/binary_impl.h), as (pred rule, target rule): the
+# error message is the rule, then the offending value and its flat index.
+_UNIT_TARGET = "target must be in [0, 1] (the probability of the positive class)"
+_BCE_RULES = (("pred must be in [0, 1] (probabilities; use binary_cross_entropy_with_logits "
+               "for logits)"), _UNIT_TARGET)
+_LOGIT_RULES = (None, (_UNIT_TARGET + "; a target outside [0, 1] often means the arguments came "
+                       "in Keras/scikit-learn order (y_true, y_pred): fastloss takes (pred, "
+                       "target), the logits first"))
+_FOCAL_RULES = (None, _UNIT_TARGET)
+_FOCAL_PROBS_RULES = ("with from_logits=False, pred must be in [0, 1] (probabilities)",
+                      _UNIT_TARGET)
+_HINGE_RULES = (None, "target must hold only {-1, 1} or only {0, 1} (0 is read as -1)")
+DOOR_RULES.update(bce_logits=_LOGIT_RULES, hinge=_HINGE_RULES, squared_hinge=_HINGE_RULES)
 
 
 @loss
@@ -84,9 +88,9 @@ def binary_cross_entropy(call: Call, pred: ArrayLike, target: ArrayLike, *,
         ``pred`` is not a float16, float32 or float64 array; ``target``, ``weight`` or
         ``sample_weight`` is not real-valued; ``reduction`` is not a string.
     ValueError
-        A value of ``pred`` outside ``[0, 1]`` (NaN passes); ``pred`` and ``target`` differ in
-        shape; ``weight`` or ``sample_weight`` does not broadcast to ``pred``'s shape; an unknown
-        ``reduction``.
+        A value of ``pred`` or ``target`` outside ``[0, 1]`` (NaN passes; the message gives the
+        first one and its flat index); ``pred`` and ``target`` differ in shape; ``weight`` or
+        ``sample_weight`` does not broadcast to ``pred``'s shape; an unknown ``reduction``.
 
     See Also
     --------
@@ -110,6 +114,11 @@ def binary_cross_entropy(call: Call, pred: ArrayLike, target: ArrayLike, *,
     finite there, e.g. :math:`-10^{12}` at :math:`p = 0, y = 1`. Prefer
     :func:`binary_cross_entropy_with_logits` when logits are available.
 
+    Domain: ``pred`` and ``target`` must both lie in ``[0, 1]``, checked by the kernel in its
+    one pass (a NaN passes and gives NaN). torch refuses a ``pred`` outside ``[0, 1]`` too, but
+    computes a number for any ``target``: a target of 2 gives a plausible 0.693 at
+    :math:`p = 0.5`, which is never what was meant; fastloss refuses it.
+
     Examples
     --------
     >>> import numpy as np
@@ -126,11 +135,8 @@ def binary_cross_entropy(call: Call, pred: ArrayLike, target: ArrayLike, *,
     100.0
     """
     inp = Inputs(pred, target, reduction, sample_weight)
-    _checks.first_bad((inp.x < 0) | (inp.x > 1), inp.x,
-                      "pred must be in [0, 1] (probabilities; use "
-                      "binary_cross_entropy_with_logits for logits)")
     fa = _checks.factor(weight, inp.shape, inp.dtype, "weight")
-    return run(call, "bce", inp, factors=(fa, (None, 1, 1)))
+    return run(call, "bce", inp, factors=(fa, (None, 1, 1)), domain=_BCE_RULES)
 
 
 @loss(fast=(_kernels.door_bce_logits, ()), hessian=True)
@@ -198,8 +204,9 @@ def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayL
         ``weight`` or ``sample_weight`` is not real-valued; ``label_smoothing`` is not a real
         number; ``reduction`` is not a string.
     ValueError
-        ``label_smoothing`` outside ``[0, 1]``; ``pred`` and ``target`` differ in shape; a weight
-        that does not broadcast to ``pred``'s shape; an unknown ``reduction``.
+        A ``target`` outside ``[0, 1]`` (NaN passes; the message gives the first one and its
+        flat index); ``label_smoothing`` outside ``[0, 1]``; ``pred`` and ``target`` differ in
+        shape; a weight that does not broadcast to ``pred``'s shape; an unknown ``reduction``.
 
     See Also
     --------
@@ -227,6 +234,12 @@ def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayL
     objective's ``p (1 - p)`` for ``P = w = 1``; positive, and 0 only where ``s(x) s(-x)``
     underflows (``|x|`` beyond ~745 in float64, ~104 in float32).
 
+    Domain: ``target`` must lie in ``[0, 1]``, checked by the kernel in its one pass (a NaN
+    passes and gives NaN). torch computes a number for any target: 2 or -1 gives a negative or
+    arbitrary loss, and so does a call with the arguments in Keras / scikit-learn order
+    (``y_true`` first) whenever a logit falls outside ``[0, 1]``. fastloss refuses such a
+    target, and the message suggests the argument order.
+
     Examples
     --------
     >>> import numpy as np
@@ -248,7 +261,8 @@ def binary_cross_entropy_with_logits(call: Call, pred: ArrayLike, target: ArrayL
     eps = _checks.real_param(label_smoothing, "label_smoothing", lo=0.0, hi=1.0)
     fa = _checks.factor(weight, inp.shape, inp.dtype, "weight")
     fb = _checks.factor(pos_weight, inp.shape, inp.dtype, "pos_weight")
-    return run(call, "bce_logits", inp, factors=(fa, fb), label_smoothing=eps)
+    return run(call, "bce_logits", inp, factors=(fa, fb), label_smoothing=eps,
+               domain=_LOGIT_RULES)
 
 
 @loss(fast=(_kernels.door_plain, (KERNEL["hinge"],)))
@@ -320,7 +334,11 @@ def hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
     -----
     At the kink :math:`t_i x_i = 1` the subgradient is taken as 0. Beyond the margin,
     :math:`x = \pm\infty` on the right side gives 0 with a zero gradient, on the wrong side
-    ``+inf``. NaN in ``pred`` gives NaN for that element.
+    ``+inf``. NaN in ``pred`` or ``target`` gives NaN for that element.
+
+    Domain: ``target`` must hold only {-1, 1} or only {0, 1}, checked by the kernel in its one
+    pass (a NaN passes and gives NaN). Keras reads any other value as given (a target of 0.5
+    scales the margin) and a mix of -1 and 0 as three classes; fastloss refuses both.
 
     Examples
     --------
@@ -336,8 +354,7 @@ def hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
     [0.]
     """
     inp = Inputs(pred, target, reduction, sample_weight)
-    _pm1_targets(inp.y)
-    return run(call, "hinge", inp)
+    return run(call, "hinge", inp, domain=_HINGE_RULES)
 
 
 @loss(fast=(_kernels.door_plain, (KERNEL["squared_hinge"],)), hessian=True)
@@ -400,7 +417,8 @@ def squared_hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
     Notes
     -----
     The gradient is continuous at the kink. :math:`x = \pm\infty` gives 0 (zero gradient) on the
-    right side of the margin and ``+inf`` on the wrong side; NaN gives NaN for that element.
+    right side of the margin and ``+inf`` on the wrong side; NaN (in ``pred`` or ``target``)
+    gives NaN for that element. Targets are checked as :func:`hinge`'s, in the kernel's pass.
 
     ``grad_hess``: Hessian 2 where ``t * pred < 1`` and 0 beyond; at the kink
     ``t * pred == 1``, where the second derivative jumps, 0 (the side where the gradient is 0).
@@ -418,8 +436,7 @@ def squared_hinge(call: Call, pred: ArrayLike, target: ArrayLike, *,
     [-0.333333 -2.        1.333333]
     """
     inp = Inputs(pred, target, reduction, sample_weight)
-    _pm1_targets(inp.y)
-    return run(call, "squared_hinge", inp)
+    return run(call, "squared_hinge", inp, domain=_HINGE_RULES)
 
 
 @loss(hessian=True)
@@ -518,6 +535,11 @@ def focal(call: Call, pred: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     samples (``gamma=2``: a positive with a logit below about -2.8): the focal loss is not
     convex. Pass ``hessian_floor`` (e.g. 1e-6) when boosting with it.
 
+    Domain: ``target`` must lie in ``[0, 1]``, and with ``from_logits=False`` ``pred`` too,
+    checked by the kernel in its one pass (a NaN passes and gives NaN). torchvision's
+    ``sigmoid_focal_loss`` computes a number for any target (a negative or meaningless loss
+    outside ``[0, 1]``); fastloss refuses it.
+
     Examples
     --------
     >>> import numpy as np
@@ -542,16 +564,15 @@ def focal(call: Call, pred: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     a = -1.0 if alpha is None else _checks.real_param(alpha, "alpha", lo=0.0, hi=1.0)
     from_logits = _checks.flag(from_logits, "from_logits")
     inp = Inputs(pred, target, reduction, sample_weight)
-    _checks.first_bad((inp.y < 0) | (inp.y > 1), inp.y, "target must be in [0, 1]")
-    if not from_logits:
-        _checks.first_bad((inp.x < 0) | (inp.x > 1), inp.x,
-                          "with from_logits=False, pred must be in [0, 1] (probabilities)")
     if call.hess and not from_logits:
         raise ValueError(
             "grad_hess needs from_logits=True: the Hessian is taken w.r.t. the logit (the margin "
             "gradient boosting works on)")
-    return run(call, "focal" if from_logits else "focal_probs", inp, gamma=gamma, alpha=a,
-               from_logits=from_logits)
+    if from_logits:  # gamma = 2: the kernel compiled for it (products, not exponentials)
+        return run(call, "focal_g2" if gamma == 2.0 else "focal", inp, gamma=gamma, alpha=a,
+                   from_logits=True, domain=_FOCAL_RULES)
+    return run(call, "focal_probs", inp, gamma=gamma, alpha=a, from_logits=False,
+               domain=_FOCAL_PROBS_RULES)
 
 
 @loss
@@ -736,8 +757,8 @@ def gan_discriminator(call: Call, real_logits: ArrayLike, fake_logits: ArrayLike
     xf = _checks.kernel_array(f, dt)
     loss_r = loss_buffer(call, code, xr.size, dt)
     loss_f = loss_buffer(call, code, xf.size, dt)
-    grad_r = call.grad_buffer(0, r.shape, dt, result, xr, xf, sw_r, sw_f)
-    grad_f = call.grad_buffer(1, f.shape, dt, result, xr, xf, sw_r, sw_f, grad_r)
+    grad_r = call.grad_buffer(0, r.shape, dt, result, xr, xf, sw_r, sw_f, inplace=xr)
+    grad_f = call.grad_buffer(1, f.shape, dt, result, xr, xf, sw_r, sw_f, grad_r, inplace=xf)
     rc, value, bad = _kernels.gan_discriminator(xr, xf, sw_r, sw_f, code, loss_r, loss_f,
                                                 grad_r, grad_f, _config.THREADS[0])
     _checks.check_status(rc, bad)

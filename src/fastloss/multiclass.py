@@ -332,8 +332,10 @@ def kl_div(call: Call, pred: ArrayLike, target: ArrayLike, *, axis: int = -1,
         not real-valued; ``log_pred``/``log_target`` is not a boolean; ``reduction`` is not a
         string.
     ValueError
-        ``pred`` is 0-d; ``axis`` out of range; ``pred`` and ``target`` differ in shape; an
-        unknown ``reduction``; ``sample_weight`` does not broadcast.
+        A negative probability (``pred`` with ``log_pred=False``, ``target`` with
+        ``log_target=False``; the message gives the first one, its flat index and the flag to
+        pass); ``pred`` is 0-d; ``axis`` out of range; ``pred`` and ``target`` differ in shape;
+        an unknown ``reduction``; ``sample_weight`` does not broadcast.
 
     See Also
     --------
@@ -357,6 +359,13 @@ def kl_div(call: Call, pred: ArrayLike, target: ArrayLike, *, axis: int = -1,
     ``pred`` (:math:`0 \cdot \infty`). With ``log_pred=True`` the gradient :math:`-t` does not
     depend on ``pred``. When :math:`q \approx t` the pointwise terms cancel and lose relative
     accuracy; their sums do not.
+
+    Domain: probabilities must be >= 0 (``pred`` unless ``log_pred=True``, ``target`` unless
+    ``log_target=True``), checked by the kernel in its one pass (a NaN passes and gives NaN).
+    torch's ``kl_div`` takes log-probabilities as its input and computes NaN for a negative
+    probability target without a word; here a negative value most often means
+    log-probabilities passed without the flag (a port of ``F.kl_div(log_q, p)`` that forgot
+    ``log_pred=True``), and the error says so.
 
     Examples
     --------
@@ -383,7 +392,16 @@ def kl_div(call: Call, pred: ArrayLike, target: ArrayLike, *, axis: int = -1,
     size = inp.x.size
     denom_scale = inp.shape[0] / size if (reduction == "batchmean" and size) else 1.0
     kernel = "kl_" + ("logq" if log_pred else "q") + "_" + ("logt" if log_target else "t")
-    return run(call, kernel, inp, denom_scale=denom_scale)
+    return run(call, kernel, inp, denom_scale=denom_scale, domain=_KL_RULES)
+
+
+# The probabilities kl_div's kernels check (csrc/multiclass_impl.h): (pred rule, target rule)
+_KL_RULES = (
+    ("pred must be >= 0 (probabilities, with log_pred=False); negative values look like "
+     "log-probabilities: pass log_pred=True (torch.nn.functional.kl_div(input, target) takes "
+     "log-probabilities: kl_div(input, target, log_pred=True) is its equal)"),
+    ("target must be >= 0 (probabilities, with log_target=False); negative values look like "
+     "log-probabilities: pass log_target=True"))
 
 
 # --------------------------------------------------------------------------------------------

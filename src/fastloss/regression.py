@@ -373,6 +373,9 @@ def msle(call: Call, pred: ArrayLike, target: ArrayLike, *,
     log1p(target)``: negative where ``a > 1`` (the loss is not convex there); pass
     ``hessian_floor`` to boost with it.
 
+    Domain: ``pred`` and ``target`` must be ``> -1``, checked by the kernel in its one pass (a
+    NaN passes and gives NaN), as scikit-learn refuses them; Keras clips instead.
+
     Examples
     --------
     >>> import numpy as np
@@ -388,10 +391,9 @@ def msle(call: Call, pred: ArrayLike, target: ArrayLike, *,
         ...
     ValueError: msle(): pred must be > -1 ...
     """
-    inp = Inputs(pred, target, reduction, sample_weight)
-    _checks.first_bad(inp.x <= -1, inp.x, "pred must be > -1 (log1p(pred) must be finite)")
-    _checks.first_bad(inp.y <= -1, inp.y, "target must be > -1 (log1p(target) must be finite)")
-    return run(call, "msle", inp)
+    return run(call, "msle", Inputs(pred, target, reduction, sample_weight),
+               domain=("pred must be > -1 (log1p(pred) must be finite)",
+                       "target must be > -1 (log1p(target) must be finite)"))
 
 
 @loss(fast=(_kernels.door_width, (KERNEL["huber"],)), hessian=True)
@@ -671,11 +673,9 @@ def _tweedie_power(power) -> float:
     return p
 
 
-def _tweedie_targets(y, p: float) -> None:
-    if p >= 2.0:
-        _checks.first_bad(~(y > 0) & ~np.isnan(y), y, f"target must be > 0 for power={p:g}")
-    elif p >= 1.0:
-        _checks.first_bad(y < 0, y, f"target must be >= 0 for power={p:g}")
+def _tweedie_rules(p: float) -> tuple:
+    """The target rule the tweedie kernel checks for power ``p`` (csrc/regression_impl.h)."""
+    return (None, f"target must be {'>' if p >= 2.0 else '>='} 0 for power={p:g}")
 
 
 @loss(hessian=True)
@@ -725,6 +725,9 @@ def poisson(call: Call, pred: ArrayLike, target: ArrayLike, *,
     :func:`fastloss.boosting.xgboost_objective` applies the factor 1/2). :math:`\mu = e^x`
     overflows to inf for :math:`x` beyond about 709 (float64) or 88 (float32).
 
+    Domain: ``target`` must be ``>= 0``, checked by the kernel in its one pass (a NaN passes and
+    gives NaN), as ``sklearn.metrics.mean_poisson_deviance`` refuses it.
+
     See Also
     --------
     tweedie, gamma, poisson_nll
@@ -740,9 +743,8 @@ def poisson(call: Call, pred: ArrayLike, target: ArrayLike, *,
     >>> print(g, h)
     [ 1.  0. -4.] [1. 2. 4.]
     """
-    inp = Inputs(pred, target, reduction, sample_weight)
-    _checks.first_bad(inp.y < 0, inp.y, "target must be >= 0 (counts)")
-    return run(call, "tweedie", inp, power=1.0)
+    return run(call, "tweedie", Inputs(pred, target, reduction, sample_weight), power=1.0,
+               domain=(None, "target must be >= 0 (counts)"))
 
 
 @loss(hessian=True)
@@ -788,6 +790,9 @@ def gamma(call: Call, pred: ArrayLike, target: ArrayLike, *,
     Gradient :math:`2(1 - y/\mu)`; ``grad_hess`` gives :math:`(2(1 - y/\mu),\ 2y/\mu)`
     (XGBoost's ``reg:gamma`` and LightGBM's ``gamma`` use half of both).
 
+    Domain: ``target`` must be ``> 0``, checked by the kernel in its one pass (a NaN passes and
+    gives NaN), as ``sklearn.metrics.mean_gamma_deviance`` refuses it.
+
     See Also
     --------
     tweedie, poisson
@@ -800,9 +805,8 @@ def gamma(call: Call, pred: ArrayLike, target: ArrayLike, *,
     >>> print(g, h)
     [0. 1.] [2. 1.]
     """
-    inp = Inputs(pred, target, reduction, sample_weight)
-    _checks.first_bad(~(inp.y > 0) & ~np.isnan(inp.y), inp.y, "target must be > 0")
-    return run(call, "tweedie", inp, power=2.0)
+    return run(call, "tweedie", Inputs(pred, target, reduction, sample_weight), power=2.0,
+               domain=(None, "target must be > 0"))
 
 
 @loss(hessian=True)
@@ -862,6 +866,10 @@ def tweedie(call: Call, pred: ArrayLike, target: ArrayLike, *, power: float = 1.
     :math:`y < \tfrac{p-2}{p-1}\,\mu` for :math:`p > 2` (the deviance is not convex in
     :math:`x` there): ``hessian_floor`` keeps it positive.
 
+    Domain: the target rule above (``y >= 0`` for :math:`1 \le p < 2`, ``y > 0`` for
+    :math:`p \ge 2`), checked by the kernel in its one pass (a NaN passes and gives NaN), as
+    ``sklearn.metrics.mean_tweedie_deviance`` refuses such targets.
+
     See Also
     --------
     poisson, gamma
@@ -878,9 +886,8 @@ def tweedie(call: Call, pred: ArrayLike, target: ArrayLike, *, power: float = 1.
     [ 1.414214 -1.414214] [0.707107 3.535534]
     """
     p = _tweedie_power(power)
-    inp = Inputs(pred, target, reduction, sample_weight)
-    _tweedie_targets(inp.y, p)
-    return run(call, "tweedie", inp, power=p)
+    return run(call, "tweedie", Inputs(pred, target, reduction, sample_weight), power=p,
+               domain=_tweedie_rules(p))
 
 
 @loss(hessian=True)
@@ -998,6 +1005,11 @@ def poisson_nll(call: Call, pred: ArrayLike, target: ArrayLike, *, log_input: bo
     :math:`(1 - y/(x + \varepsilon),\ y/(x + \varepsilon)^2)`. Written as torch writes it, so
     :math:`e^x` overflows as torch's does.
 
+    Domain: with ``log_input=False`` the rates ``pred`` must be ``>= 0``, checked by the kernel
+    in its one pass (a NaN passes and gives NaN); torch computes NaN for a negative rate
+    without a word, and a negative rate is most often a log-rate passed without
+    ``log_input=True``.
+
     See Also
     --------
     poisson
@@ -1016,12 +1028,10 @@ def poisson_nll(call: Call, pred: ArrayLike, target: ArrayLike, *, log_input: bo
     log_input = _checks.flag(log_input, "log_input")
     full = _checks.flag(full, "full")
     eps = _checks.real_param(eps, "eps", lo=0.0)
-    inp = Inputs(pred, target, reduction, sample_weight)
-    if not log_input:
-        _checks.first_bad(inp.x < 0, inp.x,
-                          "with log_input=False, pred must be >= 0 (rates; pass log-rates with "
-                          "log_input=True)")
-    return run(call, "poisson_nll", inp, log_input=log_input, full=full, eps=eps)
+    return run(call, "poisson_nll", Inputs(pred, target, reduction, sample_weight),
+               log_input=log_input, full=full, eps=eps,
+               domain=(("with log_input=False, pred must be >= 0 (rates; pass log-rates with "
+                        "log_input=True)"), None))
 
 
 def _gaussian_var(var, shape: tuple, dtype):
@@ -1040,8 +1050,9 @@ def _gaussian_var(var, shape: tuple, dtype):
                 f"var must have pred's shape {shape}, that shape without its last axis "
                 f"{shape[:-1]}, or one axis of size 1 where pred's differs; got {v.shape}"
             )
-    _checks.first_bad(np.asarray(v < 0).reshape(-1), np.asarray(v).reshape(-1),
-                      "var must be >= 0 (variances)")
+    vals = np.asarray(v).reshape(-1)
+    if vals.size and np.fmin.reduce(vals) < 0:  # no mask of var's size unless one is negative
+        _checks.first_bad(vals < 0, vals, "var must be >= 0 (variances)")
     return _checks.factor(v, shape, dtype, "var")
 
 
