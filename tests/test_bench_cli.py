@@ -3,6 +3,11 @@ and equivalence only - no timing thresholds."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -50,7 +55,8 @@ def test_select_by_loss_name_gives_every_shape_of_that_loss():
 
 
 def test_bench_command_prints_every_peer_the_fastest_and_targets(capsys, monkeypatch):
-    monkeypatch.setattr(_bench, "busy_reason", lambda cpus: None)
+    monkeypatch.setattr(_bench, "quiet_check", lambda cpus: None)
+    monkeypatch.setattr(_bench, "busy_reason", lambda monitor, cpus: None)
     assert cli.main(["bench", "--losses", "mse (1000,),huber (1000,)", "--rounds", "1",
                      "--peers", "numpy"]) == 0
     out = capsys.readouterr().out
@@ -69,15 +75,50 @@ def test_bench_command_prints_every_peer_the_fastest_and_targets(capsys, monkeyp
 
 
 def test_a_busy_machine_withholds_the_ratios(capsys, monkeypatch):
-    monkeypatch.setattr(_bench, "busy_reason", lambda cpus: "load average 9.00 on 2 CPUs")
+    monkeypatch.setattr(_bench, "quiet_check", lambda cpus: None)
+    monkeypatch.setattr(_bench, "busy_reason",
+                        lambda monitor, cpus: "other processes used 1.90 of 2 CPUs")
     assert cli.main(["bench", "--losses", "mse (1000,)", "--rounds", "1", "--peers",
                      "numpy", "--markdown"]) == 0
     out = capsys.readouterr().out
     table = [line for line in out.splitlines() if line.startswith("|")]
     assert table[0] == "| " + " | ".join(_bench.COLUMNS) + " |"
     assert all("| busy | busy |" in line for line in table[2:])
-    assert "machine busy (load average 9.00 on 2 CPUs): ratios withheld" in out
+    assert "machine busy (other processes used 1.90 of 2 CPUs): ratios withheld" in out
     assert "targets:" not in out
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="needs Linux's /proc/stat")
+def test_busy_detection_counts_other_processes_not_this_one():
+    """The benchmark's own threads must not make the machine look busy (a load average
+    would); another process spinning must."""
+    monitor = _bench.OtherCPU()
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:  # this process spinning
+        pass
+    own = monitor.cpus()
+    monitor = _bench.OtherCPU()
+    spin = subprocess.Popen([sys.executable, "-c",
+                             "import time\nend = time.monotonic() + 0.8\n"
+                             "while time.monotonic() < end: pass"])
+    try:
+        time.sleep(1.2)
+        other = monitor.cpus()
+    finally:
+        spin.wait()
+    assert other > 0.5, other  # ~0.8 s of a CPU over 1.2 s, less start-up
+    assert own < other - 0.3, (own, other)
+    assert _bench.busy_reason(_FixedCPU(1.5), 2).startswith("other processes used 1.50 of 2")
+    assert _bench.busy_reason(_FixedCPU(0.1), 2) is None
+    assert _bench.busy_reason(_FixedCPU(None), 2) is None
+
+
+class _FixedCPU:
+    def __init__(self, used):
+        self.used = used
+
+    def cpus(self):
+        return self.used
 
 
 def test_bandwidth_is_measured_beyond_the_cache(monkeypatch):
@@ -119,7 +160,8 @@ def test_version_flag(capsys):
 
 
 def test_main_job_self_check_and_timings(capsys, monkeypatch):
-    monkeypatch.setattr(_bench, "busy_reason", lambda cpus: None)
+    monkeypatch.setattr(_bench, "quiet_check", lambda cpus: None)
+    monkeypatch.setattr(_bench, "busy_reason", lambda monitor, cpus: None)
     monkeypatch.setattr(cli, "timings", lambda quick: print("timings", quick))
     assert cli.main(["--quick"]) == 0
     out = capsys.readouterr().out

@@ -11,12 +11,13 @@ NumPy - side by side in one process, with the same thread count for all:
   loop, as a training loop calls them;
 - every row gives the fastest peer and fastloss's ratio to it (plain and ``out=``);
 - memory-bound rows give GB/s (inputs read once + gradient written once, over the time) and
-  its share of the copy bandwidth measured here with every thread on arrays at least 4x the
-  last-level cache; a row whose data fits in that cache says so, since a share above 100 %
+  its share of the copy bandwidth: a copy of the row's prediction with every thread, timed in
+  the same interleaved rounds (the start-up probe, on arrays at least 4x the last-level cache,
+  is printed too); a row whose data fits in that cache says so, since a share above 100 %
   then only means the data was cache-resident;
 - the targets of the performance issue are checked (MET / NOT MET);
-- a busy machine (load from other processes) is reported, and ratios are withheld rather than
-  printed misleadingly.
+- a busy machine (other processes' CPU time, before and during the timings) is reported, and
+  ratios are withheld rather than printed misleadingly.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from . import _config, _kernels
 from ._peers import WORKLOADS, Workload
 
 PEER_NAMES = ("torch", "jax", "sklearn", "numpy")
+COPY = "copy"  # a memory-bound row's bound: stream_copy of its prediction, same rounds
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,19 +81,50 @@ def bandwidth(threads: int, repeats: int = 5) -> dict:
             "llc": last_level_cache()}
 
 
-def other_load() -> float | None:
-    """The 1-minute load average minus this process's own runnable thread, or None."""
-    if not hasattr(os, "getloadavg"):
-        return None
-    return max(0.0, os.getloadavg()[0] - 1.0)
+class OtherCPU:
+    """CPU time spent by other processes since this object was made: the machine's busy time
+    (``/proc/stat``) less this process's own (``os.times``: every thread of it, the peers'
+    thread pools included). A load average cannot tell the two apart - a 2-thread benchmark
+    alone shows a load of 2 - so it would call every run busy."""
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                ticks = [int(v) for v in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+        t = os.times()
+        return busy, t.user + t.system + t.children_user + t.children_system, time.monotonic()
+
+    def cpus(self) -> float | None:
+        """Other processes' average CPU use since the start, in CPUs (1.0: one CPU kept busy),
+        or None where ``/proc/stat`` is not available."""
+        end = self._sample()
+        if self.start is None or end is None or end[2] <= self.start[2]:
+            return None
+        other = (end[0] - self.start[0]) - (end[1] - self.start[1])
+        return max(0.0, other / (end[2] - self.start[2]))
 
 
-def busy_reason(cpus: int) -> str | None:
-    """Why timings would be unreliable now (other processes keeping the CPUs busy), or None."""
-    load = other_load()
-    if load is not None and load > 0.25 * cpus:
-        return f"load average {load + 1:.2f} on {cpus} CPUs"
+def busy_reason(monitor: OtherCPU, cpus: int) -> str | None:
+    """Why timings would be unreliable (other processes kept a fifth of the CPUs busy over the
+    monitor's span), or None."""
+    used = monitor.cpus()
+    if used is not None and used > 0.2 * cpus:
+        return f"other processes used {used:.2f} of {cpus} CPUs"
     return None
+
+
+def quiet_check(cpus: int, seconds: float = 1.0) -> str | None:
+    """busy_reason over ``seconds`` of this process sleeping, before any timing."""
+    monitor = OtherCPU()
+    time.sleep(seconds)
+    return busy_reason(monitor, cpus)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +199,7 @@ class Row:
     times: dict = field(default_factory=dict)  # name -> list of seconds
     nbytes: int = 0  # inputs read once + gradient written once
     memory_bound: bool = False
+    copy_bytes: int = 0  # read + written by the copy timed alongside (times[COPY])
 
     def median(self, name):
         t = self.times.get(name)
@@ -184,6 +218,14 @@ class Row:
         t = self.median("fastloss out=") or self.median("fastloss")
         return self.nbytes / t / 1e9 if t else None
 
+    def copy_gbs(self, bw: dict | None):
+        """The copy bandwidth this row is measured against: the copy timed in its own rounds,
+        else the start-up probe's."""
+        t = self.median(COPY)
+        if t and self.copy_bytes:
+            return self.copy_bytes / t / 1e9
+        return bw["copy"] if bw else None
+
 
 def measure(w: Workload, threads: int, rounds: int, budget: float, wanted=PEER_NAMES,
             seed: int = 0) -> list:
@@ -191,9 +233,19 @@ def measure(w: Workload, threads: int, rounds: int, budget: float, wanted=PEER_N
     args, kw = w.make(np.random.default_rng(seed), np.float32, w.shape)
     kw = {"reduction": "mean", **kw}
     calls = {**fastloss_calls(w, args, kw), **peer_calls(w, args, kw, threads, wanted)}
+    if w.memory_bound:
+        # The bound is a copy of the prediction timed in the same rounds: the memory bandwidth
+        # a shared machine gives drifts by tens of percent within minutes, so a bound taken
+        # once at start-up would be compared with rows measured in other conditions.
+        src = np.ascontiguousarray(args[0], dtype=np.float32)
+        dst = np.ones_like(src)  # touched: no page faults in the timed copies
+        calls[COPY] = lambda: _kernels.stream_copy(src, dst, threads)
     nbytes = sum(a.nbytes for a in args if isinstance(a, np.ndarray)) + args[0].nbytes
     rows = [Row(w.name, "interleaved", time_interleaved(calls, rounds, budget), nbytes,
                 w.memory_bound)]
+    if w.memory_bound:
+        rows[0].copy_bytes = 2 * src.nbytes
+        del calls[COPY]
     if w.spread:  # steady latency of plain calls: 7 in a row
         rows[0].times["fastloss"] = [_time_once(calls["fastloss"]) for _ in range(7)]
     if w.hot:
@@ -274,9 +326,9 @@ def table(rows, bw: dict | None, busy: bool, markdown: bool = False) -> str:
         t_peer, peer = r.fastest_peer()
         g = r.gbs() if r.memory_bound else None
         pct = "—"
-        if g is not None and bw:
-            pct = f"{100 * g / bw['copy']:.0f}%"
-            if r.nbytes < bw["llc"]:
+        if g is not None and r.copy_gbs(bw):
+            pct = f"{100 * g / r.copy_gbs(bw):.0f}%"
+            if bw and r.nbytes < bw["llc"]:
                 pct += " (in cache)"
         name = r.workload + (" hot loop" if r.mode == "hot loop" else "")
         cells.append([name, fmt_time(r.median("fastloss")), fmt_time(r.median("fastloss out=")),
@@ -317,8 +369,8 @@ def targets(rows, bw: dict | None, inplace: dict | None) -> list:
         if r is None or not bw or r.gbs() is None:
             out.append((label, "not measured", "—"))
             return
-        pct = 100 * r.gbs() / bw["copy"]
-        out.append((label, f"{pct:.0f}% of {bw['copy']:.1f} GB/s",
+        pct = 100 * r.gbs() / r.copy_gbs(bw)
+        out.append((label, f"{pct:.0f}% of {r.copy_gbs(bw):.1f} GB/s",
                     "MET" if pct >= need_pct else "NOT MET"))
 
     for use in ("fastloss", "fastloss out="):
@@ -395,7 +447,8 @@ def report(workloads, threads: int, rounds: int, budget: float, markdown: bool, 
     """Measure and print (to ``out``, default stdout); returns the rows."""
     out = out or sys.stdout
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    busy_before = busy_reason(cpus)
+    busy_before = quiet_check(cpus)
+    monitor = OtherCPU()
     print(f"{_versions()}; {threads} threads for every peer, {cpus} CPUs available", file=out)
     bw = None
     if any(w.memory_bound for w in workloads):
@@ -407,9 +460,12 @@ def report(workloads, threads: int, rounds: int, budget: float, markdown: bool, 
     for w in workloads:
         print(f"  timing {w.name}", file=sys.stderr, flush=True)
         rows += measure(w, threads, rounds, budget, wanted)
-    busy = busy_before or busy_reason(cpus)
+    busy = busy_before or busy_reason(monitor, cpus)
     print(file=out)
     print(table(rows, bw, bool(busy), markdown), file=out)
+    if bw:
+        print("% copy bw: the row's GB/s over that of a copy of its prediction (every thread), "
+              "timed in the same rounds", file=out)
     spread = [r for r in rows if len(r.times.get("fastloss", [])) >= 7 and r.mode == "interleaved"]
     for r in spread:
         t = r.times["fastloss"]
