@@ -751,10 +751,10 @@ int FL_FN(fl_logsumexp)(int64_t n, int64_t c, const FL_REAL *restrict z,
  * OUT  loss, grad, value, bad   as in fl_ce_index */
 /* One row of multi_margin: sum over k != y of h(z_k), z_k = margin - x_y + x_k, h = max(0, z)^p,
  * and the gradient entries gcoef * h'(z_k) (NaN z gives NaN for both). Branch-free with an
- * omp simd reduction so it vectorises; want_g is a constant at each call site. */
+ * omp simd reduction so it vectorises; p and want_g are constants at each call site. */
 static inline __attribute__((always_inline)) void FL_FN(mm_row)(
     const FL_REAL *restrict xi, FL_REAL *restrict g, int64_t c, int64_t y, double base,
-    double gcoef, int p, double *sum_out, double *gy_out, const int want_g) {
+    double gcoef, const int p, double *sum_out, double *gy_out, const int want_g) {
     double sum = 0.0, gy = 0.0;
 #pragma omp simd reduction(+ : sum, gy)
     for (int64_t k = 0; k < c; k++) {
@@ -801,10 +801,16 @@ int FL_FN(fl_multi_margin)(int64_t n, int64_t c, const FL_REAL *restrict x,
             double base = margin - (double)xi[y];
             double gcoef = s * wy * inv_c * scale; /* d reduced / d (per-row hinge sum) */
             double sum = 0.0, gy = 0.0;
-            if (g)
-                FL_FN(mm_row)(xi, g, c, y, base, gcoef, p, &sum, &gy, 1);
+            /* p and want_g constant at each call: with p a run-time value GCC vectorised
+             * neither loop and ran the scalar one (4.5 ns per element) */
+            if (g && p == 1)
+                FL_FN(mm_row)(xi, g, c, y, base, gcoef, 1, &sum, &gy, 1);
+            else if (g)
+                FL_FN(mm_row)(xi, g, c, y, base, gcoef, 2, &sum, &gy, 1);
+            else if (p == 1)
+                FL_FN(mm_row)(xi, g, c, y, base, gcoef, 1, &sum, &gy, 0);
             else
-                FL_FN(mm_row)(xi, g, c, y, base, gcoef, p, &sum, &gy, 0);
+                FL_FN(mm_row)(xi, g, c, y, base, gcoef, 2, &sum, &gy, 0);
             if (g) {
                 g[y] = (FL_REAL)(-gy);
                 if (isnan(sum)) /* NaN in the row: the whole row's gradient is NaN */
