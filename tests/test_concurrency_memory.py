@@ -235,3 +235,45 @@ def test_no_rss_growth_over_many_calls():
     mb = 2**20
     assert small_growth < 16 * mb, f"RSS grew by {small_growth / mb:.1f} MB over 1e6 small calls"
     assert large_growth < 64 * mb, f"RSS grew by {large_growth / mb:.1f} MB over 1000 large calls"
+
+
+_IDLE_CPU = """
+import os, resource, sys, time
+import numpy as np
+import fastloss as fl
+assert "GOMP_SPINCOUNT" not in os.environ or sys.argv[1] != "default"
+fl.set_num_threads(2)
+x = np.random.default_rng(0).standard_normal(4_000_000).astype(np.float32)
+idle = []
+for _ in range(3):
+    fl.mse.value_and_grad(x, x * 0)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(0.2)
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    idle.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+print(max(idle))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity")
+                    else True, reason="needs 2 CPUs for a parallel kernel call")
+def test_idle_workers_do_not_keep_a_cpu_busy():
+    """After a parallel call returns, OpenMP's workers must not spin for long: next to another
+    library's OpenMP runtime (XGBoost's, PyTorch's) they would take its threads' CPUs. libgomp
+    spins ~10 ms per call unless told otherwise; fastloss loads it with a short spin, leaves the
+    environment as it was, and honours a user's own GOMP_SPINCOUNT."""
+    import subprocess
+    import sys
+
+    def idle_cpu(extra):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+        env.update(extra)
+        done = subprocess.run([sys.executable, "-c", _IDLE_CPU,
+                               "default" if not extra else "user"],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return float(done.stdout)
+
+    assert idle_cpu({}) < 0.003
+    assert idle_cpu({"GOMP_SPINCOUNT": "3000000"}) > 0.005  # the user's setting is kept

@@ -9,7 +9,31 @@ module per family (:mod:`fastloss.regression`, :mod:`fastloss.binary`,
 the plain NumPy version of each.
 """
 
-from . import reference
+import os as _os
+
+
+def _load_kernels_with_short_spin() -> None:
+    """Load the kernels' OpenMP runtime with a short spin-wait. libgomp's idle workers spin
+    for about 10 ms after each parallel region by default; next to another library's own
+    OpenMP runtime (XGBoost, LightGBM, PyTorch and scikit-learn wheels each bundle one) that
+    spinning takes the CPUs its threads need: an XGBoost training loop calling a fastloss
+    objective ran 1.8x slower on 2 cores. libgomp reads GOMP_SPINCOUNT once, when it is
+    loaded, so it is set only around this import and only when the user has set neither it
+    nor OMP_WAIT_POLICY; the variables other libraries see afterwards are unchanged."""
+    env = _os.environ
+    if "GOMP_SPINCOUNT" in env or "OMP_WAIT_POLICY" in env:
+        from . import _kernels  # noqa: F401
+        return
+    env["GOMP_SPINCOUNT"] = "10000"  # libgomp default 300000; back-to-back calls still hit it
+    try:
+        from . import _kernels  # noqa: F401
+    finally:
+        del env["GOMP_SPINCOUNT"]
+
+
+_load_kernels_with_short_spin()
+
+from . import reference  # noqa: E402
 from ._config import get_num_threads, set_buffer_cache, set_num_threads, show_config
 from ._loss import Loss
 from .binary import (
