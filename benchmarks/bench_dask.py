@@ -45,6 +45,19 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
+def best_interleaved(fns: list, repeat: int) -> list[float]:
+    """The best time of each function over ``repeat`` rounds of one call each: the machine's
+    memory bandwidth drifts by tens of percent within minutes, and every function should see
+    the same drift."""
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for t, fn in zip(times, fns):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [min(t) for t in times]
+
+
 def make_inputs(loss: str, size_mib: float, rng):
     """NumPy arguments of ``loss`` whose prediction takes ``size_mib`` (float32)."""
     n = max(1, int(size_mib * MIB / 4))
@@ -82,7 +95,8 @@ def overhead_table(losses, size_mib, chunk_mib, repeat) -> list[str]:
     for loss in losses:
         args, kw = make_inputs(loss, size_mib, rng)
         dargs = to_dask(args, chunk_mib)
-        mem = best_of(lambda: getattr(fl, loss).value_and_grad(*args, **kw), repeat)
+        def in_memory():
+            getattr(fl, loss).value_and_grad(*args, **kw)
 
         def computed():
             dask.compute(*getattr(fld, loss).value_and_grad(*dargs, **kw), scheduler="threads")
@@ -90,8 +104,7 @@ def overhead_table(losses, size_mib, chunk_mib, repeat) -> list[str]:
         def persisted():
             dask.persist(*getattr(fld, loss).value_and_grad(*dargs, **kw), scheduler="threads")
 
-        t_c = best_of(computed, repeat)
-        t_p = best_of(persisted, repeat)
+        mem, t_c, t_p = best_interleaved([in_memory, computed, persisted], repeat)
         shape = "x".join(map(str, args[0].shape))
         lines.append(f"| {loss} | {shape} float32 ({args[0].nbytes / MIB:.0f} MiB) | "
                      f"{dargs[0].numblocks[0]} x {chunk_mib:g} MiB | {mem:.3f} | {t_c:.3f} | "
@@ -150,7 +163,7 @@ def main(argv=None) -> None:
     print(f"fastloss {fl.__version__}, dask {dask.__version__}, numpy {np.__version__}, "
           f"{platform.machine()} with {os.cpu_count()} CPUs, fastloss threads "
           f"{fl.get_num_threads()}\n")
-    print("### Overhead: threaded scheduler against in-memory fastloss (best of "
+    print("### Overhead: threaded scheduler against in-memory fastloss (interleaved, best of "
           f"{a.repeat})\n")
     print("\n".join(overhead_table(a.losses.split(","), a.size_mib, a.chunk_mib, a.repeat)))
     print(f"\n### Scaling: cross_entropy value and gradient norm on a LocalCluster (best of "
