@@ -166,3 +166,19 @@ def test_main_job_self_check_and_timings(capsys, monkeypatch):
     assert cli.main(["--quick"]) == 0
     out = capsys.readouterr().out
     assert "self-check: all losses match the reference" in out and "timings True" in out
+
+
+def test_a_subset_run_lists_only_the_targets_it_measured(monkeypatch):
+    """The main job times a few workloads; its targets list must not be a page of
+    'not measured'."""
+    import io
+
+    monkeypatch.setattr(_bench, "quiet_check", lambda cpus: None)
+    monkeypatch.setattr(_bench, "busy_reason", lambda monitor, cpus: None)
+    buf = io.StringIO()
+    _bench.report(_bench.select(["mse (1000,)"]), 1, rounds=1, budget=1.0, markdown=False,
+                  wanted=("numpy",), scaling=False, inplace=False, unmeasured_targets=False,
+                  out=buf)
+    targets = buf.getvalue().split("targets:")[1].strip().splitlines()
+    assert len(targets) == 1 and "mse (1000,) hot loop: >= 3x the fastest peer" in targets[0]
+    assert "not measured" not in buf.getvalue()

@@ -65,7 +65,7 @@ def timings(quick: bool) -> None:
     print()
     workloads = _bench.select(groups=("quick" if quick else "main",))
     _bench.report(workloads, get_num_threads(), rounds=3 if quick else 5, budget=1.0,
-                  markdown=False, scaling=False, inplace=False)
+                  markdown=False, scaling=False, inplace=False, unmeasured_targets=False)
 
 
 def main(argv=None) -> int:

@@ -443,7 +443,7 @@ def _versions() -> str:
 
 def report(workloads, threads: int, rounds: int, budget: float, markdown: bool, *,
            wanted=PEER_NAMES, scaling: bool = True, inplace: bool = True,
-           out=None) -> list:
+           unmeasured_targets: bool = True, out=None) -> list:
     """Measure and print (to ``out``, default stdout); returns the rows."""
     out = out or sys.stdout
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -484,11 +484,14 @@ def report(workloads, threads: int, rounds: int, budget: float, markdown: bool, 
         print(f"machine busy ({busy}): ratios withheld, timings unreliable; rerun on a quiet "
               "machine", file=out)
     else:
-        print("targets:", file=out)
         lines = targets(rows, bw, ip)
-        width = max(len(t[0]) for t in lines)
-        for what, got, status in lines:
-            print(f"  {what:<{width}}  {got:<40}  {status}", file=out)
+        if not unmeasured_targets:  # a subset of the workloads: only the targets it measured
+            lines = [t for t in lines if t[2] != "—"]
+        if lines:
+            print("targets:", file=out)
+            width = max(len(t[0]) for t in lines)
+            for what, got, status in lines:
+                print(f"  {what:<{width}}  {got:<40}  {status}", file=out)
     return rows
 
 
