@@ -804,6 +804,28 @@ cdef inline fl_params _door_params(double width, double label_smoothing) noexcep
     return prm
 
 
+# The front door's kernel number for binary_cross_entropy_with_logits (its own signature, with
+# unit factors); the others index ELEMENTWISE.
+cdef enum:
+    _DOOR_BCE_LOGITS = -1
+
+
+cdef inline int _door_kernel(int kernel, int t, int64_t n, char* px, char* py, fl_params* prm,
+                             int code, char* pl, char* pg, double* value, int64_t* bad,
+                             int threads) noexcept nogil:
+    if kernel == _DOOR_BCE_LOGITS:
+        if t == cnp.NPY_FLOAT32:
+            return fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1,
+                                     prm, code, <float*>pl, <float*>pg, NULL, value, bad, threads)
+        return fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1,
+                                 prm, code, <double*>pl, <double*>pg, NULL, value, bad, threads)
+    if t == cnp.NPY_FLOAT32:
+        return _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0, <float*>pl,
+                               <float*>pg, NULL, value, bad, threads)
+    return _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0, <double*>pl,
+                           <double*>pg, NULL, value, bad, threads)
+
+
 cdef object _door_elementwise(int kernel, int mode, object out, object pred, object target,
                               object reduction, fl_params* prm):
     cdef int t = _door_float(pred)
@@ -837,21 +859,13 @@ cdef object _door_elementwise(int kernel, int mode, object out, object pred, obj
     cdef int threads = _THREADS
     if n >= 16384:
         with nogil:
-            if t == cnp.NPY_FLOAT32:
-                rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0,
-                                     <float*>pl, <float*>pg, NULL, &value, &bad, threads)
-            else:
-                rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0,
-                                     <double*>pl, <double*>pg, NULL, &value, &bad, threads)
-    elif t == cnp.NPY_FLOAT32:
-        rc = _EW_F32[kernel](n, <float*>px, <float*>py, NULL, prm, code, 1.0, <float*>pl,
-                             <float*>pg, NULL, &value, &bad, threads)
-    else:
-        rc = _EW_F64[kernel](n, <double*>px, <double*>py, NULL, prm, code, 1.0, <double*>pl,
-                             <double*>pg, NULL, &value, &bad, threads)
+            rc = _door_kernel(kernel, t, n, px, py, prm, code, pl, pg, &value, &bad, threads)
+    else:  # a short call: releasing the GIL would cost more than the kernel
+        rc = _door_kernel(kernel, t, n, px, py, prm, code, pl, pg, &value, &bad, threads)
     if rc != 0:
         if rc == _ERR_PRED or rc == _ERR_TARGET:
-            _door_domain_error(ELEMENTWISE[kernel], rc, bad, x, y)
+            _door_domain_error("bce_logits" if kernel == _DOOR_BCE_LOGITS else ELEMENTWISE[kernel],
+                               rc, bad, x, y)
         return None
     return _door_result(mode, code, value, per, grad, t)
 
@@ -897,61 +911,7 @@ def door_bce_logits(int mode, object out, object pred, object target, object pos
     if not _as_double(label_smoothing, &eps) or not (0.0 <= eps <= 1.0):
         return None
     cdef fl_params prm = _door_params(0.0, eps)
-    return _door_factors(mode, out, pred, target, reduction, &prm)
-
-
-cdef object _door_factors(int mode, object out, object pred, object target, object reduction,
-                          fl_params* prm):
-    cdef int t = _door_float(pred)
-    if t < 0 or _door_float(target) != t:
-        return None
-    cdef cnp.ndarray x = <cnp.ndarray>pred
-    cdef cnp.ndarray y = <cnp.ndarray>target
-    if not _same_shape(x, y):
-        return None
-    cdef int code = _door_reduction(reduction)
-    if code < 0:
-        return None
-    cdef int64_t n = cnp.PyArray_SIZE(x)
-    cdef object grad = None
-    cdef object per = None
-    cdef char* pg = NULL
-    cdef char* pl = NULL
-    if mode != 0:
-        grad = _door_grad(out, x, t, y, True)
-        if grad is None:
-            return None
-        pg = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad)
-    if mode != 1 and code == 0:
-        per = _result_array(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t)
-        pl = <char*>cnp.PyArray_DATA(<cnp.ndarray>per)
-    cdef char* px = <char*>cnp.PyArray_DATA(x)
-    cdef char* py = <char*>cnp.PyArray_DATA(y)
-    cdef double value = 0.0
-    cdef int64_t bad = -1
-    cdef int rc
-    cdef int threads = _THREADS
-    if n >= 16384:
-        with nogil:
-            if t == cnp.NPY_FLOAT32:
-                rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1,
-                                       prm, code, <float*>pl, <float*>pg, NULL, &value, &bad,
-                                       threads)
-            else:
-                rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1,
-                                       prm, code, <double*>pl, <double*>pg, NULL, &value, &bad,
-                                       threads)
-    elif t == cnp.NPY_FLOAT32:
-        rc = fl_bce_logits_f32(n, <float*>px, <float*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
-                               code, <float*>pl, <float*>pg, NULL, &value, &bad, threads)
-    else:
-        rc = fl_bce_logits_f64(n, <double*>px, <double*>py, NULL, NULL, 1, 1, NULL, 1, 1, prm,
-                               code, <double*>pl, <double*>pg, NULL, &value, &bad, threads)
-    if rc != 0:
-        if rc == _ERR_PRED or rc == _ERR_TARGET:
-            _door_domain_error("bce_logits", rc, bad, x, y)
-        return None
-    return _door_result(mode, code, value, per, grad, t)
+    return _door_elementwise(_DOOR_BCE_LOGITS, mode, out, pred, target, reduction, &prm)
 
 
 def door_cross_entropy(int mode, object out, object logits, object target, object axis,
