@@ -1,4 +1,5 @@
-/* Regression losses: mse, mae, rmse, msle, huber, smooth_l1, log_cosh (regression_impl.h). */
+/* Regression losses: mse, mae, rmse, msle, huber, smooth_l1, log_cosh, and for boosting the
+ * deviances poisson, gamma, tweedie, pinball, poisson_nll, gaussian_nll (regression_impl.h). */
 #include "fastloss.h"
 #include "numerics.h"
 #include "parallel.h"
