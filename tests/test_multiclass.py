@@ -684,6 +684,39 @@ def test_distillation_validation():
         fl.distillation(s, s, np.array([0, 1]))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("c", [2049, 4096, 9000])
+def test_cross_entropy_long_rows(c, dtype, rng):
+    """Rows of thousands of classes against the reference: the row's maximum at the start, in
+    the middle, at the end, or rising all along the row; huge negative offsets; temperature,
+    class and sample weights, ignored rows, every reduction; NaN rows."""
+    n = 6
+    x = (rng.standard_normal((n, c)) * 3).astype(dtype)
+    x[0, 3] += 40                      # maximum in the first chunk
+    x[1, c // 2] += 40                 # in a middle chunk
+    x[2, -1] += 40                     # in the last chunk
+    x[3] += np.linspace(0, 30, c, dtype=dtype)  # rising all along the row
+    x[4] -= 1e4                        # huge negative offsets
+    y = rng.integers(0, c, n)
+    y[5] = -100
+    kws = [{}, {"temperature": 0.5, "weight": rng.uniform(0.5, 2, c),  # z / 0.5: exact
+                "sample_weight": rng.uniform(0.5, 2, n)}]
+    for kw in kws:
+        for reduction in ("mean", "sum", "none"):
+            v, g = fl.cross_entropy.value_and_grad(x, y, reduction=reduction, **kw)
+            rv, rg = reference.cross_entropy(x, y, reduction=reduction, **kw)
+            rtol, atol = tol(dtype)
+            np.testing.assert_allclose(v, rv, rtol=rtol, atol=atol)
+            np.testing.assert_allclose(g, rg, rtol=rtol, atol=rtol * np.abs(rg).max())
+            assert fl.cross_entropy(x, y, reduction=reduction, **kw).tobytes() == \
+                np.asarray(v).tobytes()  # the value alone has the same bits
+    bad = x[:2].copy()
+    bad[0, c - 7] = np.nan
+    v = fl.cross_entropy(bad, y[:2], reduction="none")
+    assert np.isnan(v[0]) and np.isfinite(v[1])
+    assert np.isnan(fl.cross_entropy.grad(bad, y[:2])[0]).all()
+
+
 # --------------------------------------------------------------------------- in-place gradients
 
 
@@ -691,7 +724,7 @@ def _ce_cases(rng, dtype):
     """(logits, target, kwargs) for every cross-entropy kernel path: flat few-class rows, vector
     rows, soft targets, classes on a middle axis; with and without smoothing and weights."""
     out = []
-    for shape in [(300, 7), (300, 40), (5, 1000)]:
+    for shape in [(300, 7), (300, 40), (5, 1000), (5, 5000)]:
         x = (rng.standard_normal(shape) * 3).astype(dtype)
         y = rng.integers(0, shape[1], shape[0])
         y[::5] = -100

@@ -563,10 +563,14 @@ def intercept(loss: Loss, y, *, sample_weight=None, max_iter: int = 50, **option
         g, h = g.sum(axis=0), h.sum(axis=0)
         step = np.where(h > 0, g / np.where(h > 0, h, 1.0), np.sign(g))
         t = 1.0
+        # near the minimum the loss changes by less than its own rounding, which differs
+        # between builds (vector or scalar exp): a step that raises it only that much is taken,
+        # or the search would stop short of the minimum by ~1e-9
+        slack = 1e-13 * (abs(f) + 1.0)
         while t > 1e-8:
             c_new = c - t * step
             f_new = total(c_new)
-            if f_new <= f:
+            if f_new <= f + slack:
                 break
             t /= 2
         else:
