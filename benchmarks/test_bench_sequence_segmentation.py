@@ -1,4 +1,4 @@
-"""Focused benchmarks of the two "trailing kernels" of issue 13, value and gradient together,
+"""CTC and Dice from logits, value and gradient together,
 float32, against PyTorch CPU written as a user writes it and the NumPy reference:
 
 * CTC, (N, T, C) = (32, 200, 80), S = 40 labels per sample:
