@@ -245,13 +245,13 @@ assert "GOMP_SPINCOUNT" not in os.environ or sys.argv[1] != "default"
 fl.set_num_threads(2)
 x = np.random.default_rng(0).standard_normal(4_000_000).astype(np.float32)
 idle = []
-for _ in range(3):
+for _ in range(5):
     fl.mse.value_and_grad(x, x * 0)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     time.sleep(0.2)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     idle.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
-print(max(idle))
+print(sorted(idle)[2])  # the median: one call's spin is what matters, not a VM's hiccup
 """
 
 
@@ -275,5 +275,5 @@ def test_idle_workers_do_not_keep_a_cpu_busy():
         assert done.returncode == 0, done.stderr
         return float(done.stdout)
 
-    assert idle_cpu({}) < 0.003
+    assert idle_cpu({}) < 0.002  # measured here: 0.05-0.4 ms; libgomp's default 4-8 ms
     assert idle_cpu({"GOMP_SPINCOUNT": "3000000"}) > 0.005  # the user's setting is kept
