@@ -9,7 +9,8 @@ import fastloss as fl
 
 def test_thread_setting(threads):
     threads(3)
-    assert fl.get_num_threads() == 3
+    # a build without OpenMP runs every kernel on one thread, and says so
+    assert fl.get_num_threads() == (3 if fl.show_config(print_out=False)["openmp"] else 1)
     threads(None)
     assert fl.get_num_threads() >= 1
     with pytest.raises(ValueError, match="n must be >= 0"):

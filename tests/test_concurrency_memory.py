@@ -257,6 +257,8 @@ print(sorted(idle)[2])  # the median: one call's spin is what matters, not a VM'
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity")
                     else True, reason="needs 2 CPUs for a parallel kernel call")
+@pytest.mark.skipif(not fl.show_config(print_out=False)["openmp"],
+                    reason="a build without OpenMP has no worker threads")
 def test_idle_workers_do_not_keep_a_cpu_busy():
     """After a parallel call returns, OpenMP's workers must not spin for long: next to another
     library's OpenMP runtime (XGBoost's, PyTorch's) they would take its threads' CPUs. libgomp

@@ -86,7 +86,7 @@ def get_num_threads() -> int:
         The count set by :func:`set_num_threads`, or the OpenMP default (``OMP_NUM_THREADS``,
         or as limited by ``threadpoolctl``; the number of cores otherwise); 1 in a process
         forked (``os.fork``, multiprocessing's "fork" start method) after fastloss had run
-        threads, where GNU OpenMP cannot start threads again.
+        threads, where GNU OpenMP cannot start threads again, and 1 in a build without OpenMP.
 
     See Also
     --------
@@ -100,7 +100,7 @@ def get_num_threads() -> int:
     >>> fl.get_num_threads() >= 1
     True
     """
-    if not _kernels.teams_available():
+    if not _kernels.have_openmp() or not _kernels.teams_available():
         return 1
     return THREADS[0] or _kernels.default_threads()
 
