@@ -182,3 +182,17 @@ def test_a_subset_run_lists_only_the_targets_it_measured(monkeypatch):
     targets = buf.getvalue().split("targets:")[1].strip().splitlines()
     assert len(targets) == 1 and "mse (1000,) hot loop: >= 3x the fastest peer" in targets[0]
     assert "not measured" not in buf.getvalue()
+
+
+def test_memory_bound_rows_are_measured_against_a_copy_timed_alongside():
+    """The bound of a memory-bound row is a copy of its prediction timed in the same rounds,
+    so that the machine's bandwidth drift cannot make a row look faster or slower than it is."""
+    w = next(w for w in _peers.WORKLOADS if w.name == "mse 1e7")
+    assert w.memory_bound
+    (row,) = _bench.measure(w, threads=1, rounds=2, budget=10.0, wanted=())
+    assert len(row.times[_bench.COPY]) == 2
+    assert row.copy_bytes == 2 * 4 * 10_000_000  # the prediction read and written once
+    got = row.copy_gbs({"copy": 1e-9})  # the start-up probe is not used when the row has one
+    assert got == pytest.approx(row.copy_bytes / np.median(row.times[_bench.COPY]) / 1e9)
+    line = _bench.table([row], {"copy": 1.0, "llc": 1}, busy=False).splitlines()[-1]
+    assert line.rstrip().endswith(f"{100 * row.gbs() / got:.0f}%")
