@@ -559,6 +559,20 @@ def _weight_total(w, shape: tuple, dtype: np.dtype) -> float:
     return float(np.sum(a, dtype=np.float64)) * float(n // a.size)
 
 
+def _value_parts(cfg: _Cfg, idx, kw: dict, denominator):
+    """The value of one block: its per-element losses ('none'), or its partial sums - the loss
+    sum and, when ``cfg.extra['weights']``, the block's share of the 'mean' denominator,
+    ``denominator(kw)``."""
+    none = cfg.reduction == "none"
+    kw["reduction"] = "none" if none else "sum"
+    v = _invoke(cfg, idx, "value", kw)
+    if none:
+        return _as(v, cfg.result)
+    if cfg.extra.get("weights"):
+        return float(v), denominator(kw)
+    return (float(v),)
+
+
 def _ew_block(cfg: _Cfg, idx, want: str, scale, *blocks):
     """One elementwise-family block: ``want`` is 'value', 'grad', 'value_and_grad' or
     'grad_hess'. Values: the per-element array ('none') or the tuple of partial sums (the loss
@@ -566,16 +580,9 @@ def _ew_block(cfg: _Cfg, idx, want: str, scale, *blocks):
     kw = cfg.kwargs(blocks)
     none = cfg.reduction == "none"
     if want == "value":
-        kw["reduction"] = "none" if none else "sum"
-        v = _invoke(cfg, idx, "value", kw)
-        if none:
-            return _as(v, cfg.result)
-        parts = (float(v),)
-        if cfg.extra.get("weights"):
-            x = kw[cfg.first]
-            parts += (_weight_total(kw.get("sample_weight"), np.shape(x),
-                                    _compute_dtype(x.dtype)),)
-        return parts
+        return _value_parts(cfg, idx, kw, lambda kw: _weight_total(
+            kw.get("sample_weight"), np.shape(kw[cfg.first]),
+            _compute_dtype(kw[cfg.first].dtype)))
     if want == "grad_hess" and not cfg.extra.get("hess_reduces"):
         g, h = _invoke(cfg, idx, "grad_hess", kw)
         return g.astype(cfg.result, copy=False), h.astype(cfg.result, copy=False)
@@ -963,17 +970,10 @@ def _rows_block(cfg: _Cfg, idx, want: str, scale, *blocks):
     kw = cfg.kwargs(blocks)
     none = cfg.reduction == "none"
     if want == "value":
-        kw["reduction"] = "none" if none else "sum"
-        v = _invoke(cfg, idx, "value", kw)
-        if none:
-            return _as(v, cfg.result)
-        parts = (float(v),)
-        if cfg.extra.get("weights"):
-            labels = kw["target"] if cfg.extra["int_target"] else None
-            cw = kw.get(cfg.extra["cw_name"]) if cfg.extra["cw_name"] else None
-            shape = _drop_axis(kw[cfg.first].shape, cfg.extra["axis"])
-            parts += (_rows_den(cfg, labels, kw.get("sample_weight"), cw, shape),)
-        return parts
+        return _value_parts(cfg, idx, kw, lambda kw: _rows_den(
+            cfg, kw["target"] if cfg.extra["int_target"] else None, kw.get("sample_weight"),
+            kw.get(cfg.extra["cw_name"]) if cfg.extra["cw_name"] else None,
+            _drop_axis(kw[cfg.first].shape, cfg.extra["axis"])))
     if want == "grad_hess" and not cfg.extra.get("hess_reduces"):
         return tuple(o.astype(cfg.result, copy=False)
                      for o in _invoke(cfg, idx, "grad_hess", kw))
